@@ -1,0 +1,1 @@
+"""Benchmarks. As a Django app (`config.settings.bench` only) it holds the floor endpoints."""

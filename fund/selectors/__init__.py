@@ -1,0 +1,1 @@
+"""Reads of the common fund, one module per part (governance, rounds, …)."""

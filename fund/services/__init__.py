@@ -1,0 +1,1 @@
+"""Every write of the common fund, one module per part (governance, rounds, …)."""

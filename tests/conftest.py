@@ -1,0 +1,44 @@
+"""Test setup: real services when they are at hand; under CI=true a missing one is an error."""
+
+import os
+from collections import Counter
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+pytest_plugins = ["tests.fixtures"]
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if IN_CI:
+        problems = []
+        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+            problems.append("DATABASE_URL does not point at PostgreSQL")
+        if not os.environ.get("REDIS_URL"):
+            problems.append("REDIS_URL is not set")
+        if problems:
+            raise pytest.UsageError("CI=true but " + "; ".join(problems))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    db = settings.DATABASES["default"]
+    return [
+        f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or ''}{(':' + str(db['PORT'])) if db.get('PORT') else ''}",
+        f"redis: {os.environ.get('REDIS_URL') or 'none'}; CI={os.environ.get('CI', '')}",
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.fixtures import WORKER_TASKS
+
+    if WORKER_TASKS:
+        names = Counter(name for name, _state in WORKER_TASKS)
+        states = Counter(state for _name, state in WORKER_TASKS)
+        terminalreporter.write_line(
+            f"real Celery workers executed {len(WORKER_TASKS)} task(s): "
+            + ", ".join(f"{name} ×{n}" for name, n in names.most_common())
+            + f" (states: {dict(states)})"
+        )
