@@ -137,10 +137,11 @@ class RedemptionOutputSerializer(serializers.Serializer):
     )
 
     def _place(self, redemption: Redemption) -> tuple[int, int] | None:
-        cache = self.context.setdefault("places", {})
-        if redemption.pk not in cache:
-            cache[redemption.pk] = redemption_queue_position(redemption=redemption)
-        return cache[redemption.pk]  # type: ignore[no-any-return]
+        """Computed once per redemption, though two fields read it."""
+        places: dict[int, tuple[int, int] | None] = self.__dict__.setdefault("_places", {})
+        if redemption.pk not in places:
+            places[redemption.pk] = redemption_queue_position(redemption=redemption)
+        return places[redemption.pk]
 
     def get_queue_position(self, redemption: Redemption) -> int | None:
         place = self._place(redemption)
@@ -262,7 +263,10 @@ class InterestShareApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if type(request.data.get("interest_share")) is not int:
+        if (
+            not isinstance(request.data, dict)
+            or type(request.data.get("interest_share")) is not int
+        ):
             raise serializers.ValidationError({"interest_share": ["A JSON integer."]})
         account = savings_interest_share_set(
             user=user_from_request(request),
@@ -530,7 +534,9 @@ class ReceiptDetailApi(APIView):
     permission_classes = [IsSupporter]
     read_scope = Scope.READ_FUNDS
 
-    @extend_schema(tags=GIFTS, summary="One of my tax receipts", responses={200: ReceiptOutputSerializer})
+    @extend_schema(
+        tags=GIFTS, summary="One of my tax receipts", responses={200: ReceiptOutputSerializer}
+    )
     def get(self, request: Request, number: str) -> Response:
         receipt = my_receipts(user=user_from_request(request)).filter(number=number).first()
         if receipt is None:
@@ -575,9 +581,11 @@ class MatchEstimateApi(APIView):
     def get(self, request: Request) -> Response:
         query = self.QuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        campaign = Campaign.objects.filter(pk=query.validated_data["campaign"]).select_related(
-            "project"
-        ).first()
+        campaign = (
+            Campaign.objects.filter(pk=query.validated_data["campaign"])
+            .select_related("project")
+            .first()
+        )
         if campaign is None:
             raise NotFound("No such campaign.")
         estimate = match_estimate(
@@ -628,7 +636,7 @@ class MatchingRuleListCreateApi(generics.ListAPIView):
         return [AllowAny()] if self.request.method == "GET" else [IsFundManager()]
 
     def get_queryset(self) -> QuerySet[MatchingRule]:
-        return matching_rules_list()  # type: ignore[no-any-return]
+        return matching_rules_list()
 
     @extend_schema(tags=MATCHING, summary="Matching rules")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -723,7 +731,7 @@ class QFRoundListCreateApi(generics.ListAPIView):
         return [AllowAny()] if self.request.method == "GET" else [IsFundManager()]
 
     def get_queryset(self) -> QuerySet[QFRound]:
-        return qf_rounds_list()  # type: ignore[no-any-return]
+        return qf_rounds_list()
 
     @extend_schema(tags=MATCHING, summary="Quadratic-funding rounds")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -1053,7 +1061,7 @@ class PoolTransferApi(APIView):
     write_scope = Scope.ADMIN
 
     class InputSerializer(StrictInputSerializer):
-        source = serializers.ChoiceField(choices=FundPool.choices)
+        source = serializers.ChoiceField(choices=FundPool.choices)  # type: ignore[assignment]  # a field named like a Field attribute
         target = serializers.ChoiceField(choices=FundPool.choices)
         amount = AmountField()
         currency = CurrencyField(required=False)
@@ -1090,7 +1098,7 @@ class LiquidityOutputSerializer(serializers.Serializer):
     cash = serializers.IntegerField(help_text="The fund's cash backing the savings side.")
     lent = serializers.IntegerField()
     ratio = serializers.IntegerField(help_text="λ, basis points.")
-    required = serializers.IntegerField(help_text="The liquidity reserve: ⌈λ × savings⌉.")
+    required = serializers.IntegerField(help_text="The liquidity reserve: ⌈λ × savings⌉.")  # type: ignore[assignment]  # a field named like a Field attribute
     lendable = serializers.IntegerField()
     ratio_held = serializers.IntegerField(allow_null=True, help_text="cash / savings, bps.")
     floor = serializers.IntegerField(help_text="The capital floor.")
@@ -1124,11 +1132,13 @@ class DashboardApi(APIView):
         responses={200: DashboardOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        return Response(DashboardOutputSerializer(fund_dashboard_get(currency=_currency(request))).data)
+        return Response(
+            DashboardOutputSerializer(fund_dashboard_get(currency=_currency(request))).data
+        )
 
 
 class FlowOutputSerializer(serializers.Serializer):
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     source_label = serializers.CharField()
     target = serializers.CharField()
     target_label = serializers.CharField()
@@ -1190,4 +1200,3 @@ class FundYearListApi(generics.ListAPIView):
     @extend_schema(tags=FIGURES, summary="Closed years", parameters=[CURRENCY_PARAMETER])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
-

@@ -92,4 +92,8 @@ def fund_money_sweep() -> dict[str, int]:
     )
     for pk in approved:
         enqueue_on_commit(investment_sync, pk)
-    return {"currencies": len(currencies), "redemptions": len(payable), "investments": len(approved)}
+    return {
+        "currencies": len(currencies),
+        "redemptions": len(payable),
+        "investments": len(approved),
+    }

@@ -6,6 +6,7 @@ uses sandbox payments and prints emails to the console, so it starts on any mach
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -379,7 +380,7 @@ FUND_LOAN_LATE_GRACE_DAYS = env.int("FUND_LOAN_LATE_GRACE_DAYS", default=15)
 FUND_DONATION_MIN = env.int("FUND_DONATION_MIN", default=100)
 FUND_MONEY_SWEEP_GRACE = timedelta(seconds=env.int("FUND_MONEY_SWEEP_GRACE_SECONDS", default=60))
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

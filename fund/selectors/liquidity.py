@@ -87,13 +87,9 @@ def liquidity_get(*, currency: str) -> Liquidity:
     side_q = Q(owner_type=OwnerType.FUND, purpose__in=SAVINGS_SIDE_PURPOSES)
     figures = Account.objects.filter(Q(currency=currency) & (savings_q | side_q)).aggregate(
         savings=Sum(Case(When(savings_q, then="balance"), default=0)),
-        credit_side=Sum(
-            Case(When(side_q & ~Q(type__in=debit_normal), then="balance"), default=0)
-        ),
+        credit_side=Sum(Case(When(side_q & ~Q(type__in=debit_normal), then="balance"), default=0)),
         debit_side=Sum(Case(When(side_q & Q(type__in=debit_normal), then="balance"), default=0)),
-        lent=Sum(
-            Case(When(side_q & Q(purpose=P.LOANS_RECEIVABLE), then="balance"), default=0)
-        ),
+        lent=Sum(Case(When(side_q & Q(purpose=P.LOANS_RECEIVABLE), then="balance"), default=0)),
     )
     savings = int(figures["savings"] or 0)
     cash = savings + int(figures["credit_side"] or 0) - int(figures["debit_side"] or 0)
@@ -105,4 +101,3 @@ def liquidity_get(*, currency: str) -> Liquidity:
         ratio=int(settings.FUND_LIQUIDITY_RATIO),
         floor=int(settings.FUND_CAPITAL_FLOOR),
     )
-

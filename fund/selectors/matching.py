@@ -11,7 +11,12 @@ from common.money import format_money
 
 from ..models import MatchingRule, QFRound
 from ..money_enums import MatchingRuleStatus, QFRoundStatus
-from ..services.matching import MATCHABLE_CAMPAIGN_STATUSES, match_compute, matching_rule_for, rule_covers
+from ..services.matching import (
+    MATCHABLE_CAMPAIGN_STATUSES,
+    match_compute,
+    matching_rule_for,
+    rule_covers,
+)
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,14 @@ def _money(amount: int, currency: str) -> str:
     return format_money(amount, currency)
 
 
-def _explain(rule: MatchingRule, campaign: Campaign, limited_by: str, bounds: dict[str, int], match: int) -> str:
+def _explain(
+    rule: MatchingRule, campaign: Campaign, limited_by: str, bounds: dict[str, int], match: int
+) -> str:
     currency = campaign.currency
     factor = f"{rule.factor / 100:g}"  # display only: the computation is exact
-    base = _("The fund adds %(factor)s cents for each euro you give, by the rule the members adopted.") % {
-        "factor": factor
-    }
+    base = _(
+        "The fund adds %(factor)s cents for each euro you give, by the rule the members adopted."
+    ) % {"factor": factor}
     reasons = {
         "factor": _("Your match: %(match)s."),
         "contribution_cap": _(
@@ -88,7 +95,7 @@ def match_estimate(*, campaign: Campaign, amount: int, user: Any = None) -> Matc
         )
     backer_id = user.pk if getattr(user, "is_authenticated", False) else None
     result = match_compute(rule=rule, campaign=campaign, backer_id=backer_id, amount=amount)
-    bounds = {name: int(value) for name, value in result.bounds.items()}
+    bounds: dict[str, int] = {str(name): int(value) for name, value in result.bounds.items()}
     return MatchEstimate(
         campaign_id=campaign.pk,
         amount=amount,

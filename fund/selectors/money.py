@@ -133,9 +133,7 @@ def _net_postings(account: Account, kinds: set[str]) -> int:
         .order_by()
     )
     sign = 1 if account.is_debit_normal else -1
-    return sum(
-        (int(total) if side == Side.DEBIT else -int(total)) * sign for side, total in rows
-    )
+    return sum((int(total) if side == Side.DEBIT else -int(total)) * sign for side, total in rows)
 
 
 def allocation_by_theme(*, currency: str | None = None) -> list[ThemeAllocation]:
@@ -341,7 +339,9 @@ class RedemptionView:
     ahead: int | None
 
 
-def redemption_queue_position(*, redemption: Redemption, now: dt.datetime | None = None) -> tuple[int, int] | None:
+def redemption_queue_position(
+    *, redemption: Redemption, now: dt.datetime | None = None
+) -> tuple[int, int] | None:
     """A queued redemption's place (1 = next to be paid) and the amount asked before it."""
     if redemption.status != RedemptionStatus.QUEUED:
         return None
@@ -473,9 +473,13 @@ def _lines(
     investments: QuerySet[Investment], share: Fraction, start: dt.datetime, end: dt.datetime
 ) -> list[FinancedLine]:
     lines = []
-    for investment in investments.filter(
-        commitment_entry__created_at__gte=start, commitment_entry__created_at__lt=end
-    ).exclude(status=InvestmentStatus.CANCELLED).select_related("theme"):
+    for investment in (
+        investments.filter(
+            commitment_entry__created_at__gte=start, commitment_entry__created_at__lt=end
+        )
+        .exclude(status=InvestmentStatus.CANCELLED)
+        .select_related("theme")
+    ):
         lines.append(
             FinancedLine(
                 investment_id=investment.pk,

@@ -62,9 +62,12 @@ def fund_entry_post(
     """Post a fund entry (inside the caller's transaction). Legs of zero are left out."""
     legs = [leg for leg in legs if leg.amount]
     for leg in legs:
-        if leg.account.purpose == AccountPurpose.IMPARTIBLE_RESERVE and leg.side == Side.DEBIT:
-            if not (absorbs_loss and kind in LOSS_ABSORBING_KINDS):
-                raise ImpartibleReserveError()
+        if (
+            leg.account.purpose == AccountPurpose.IMPARTIBLE_RESERVE
+            and leg.side == Side.DEBIT
+            and not (absorbs_loss and kind in LOSS_ABSORBING_KINDS)
+        ):
+            raise ImpartibleReserveError()
     return ledger_entry_post(
         kind=kind,
         legs=legs,

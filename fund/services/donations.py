@@ -95,7 +95,10 @@ def _validate(
         if not user_has_role(user=donor, role=Role.MEMBER):
             raise NotAMemberError(_("Quadratic-funding rounds are for members."))
         now = timezone.now()
-        if qf_round.status != QFRoundStatus.OPEN or not qf_round.opens_at <= now < qf_round.closes_at:
+        if (
+            qf_round.status != QFRoundStatus.OPEN
+            or not qf_round.opens_at <= now < qf_round.closes_at
+        ):
             raise DonationError(
                 _("This round is not open."), code="qf_round_not_open", status_code=409
             )
@@ -123,7 +126,9 @@ def donation_create(
     key = f"donation:{donor.pk}:{idempotency_key or uuid.uuid4().hex}"
     donation = Donation.objects.filter(idempotency_key=key).first()
     if donation is None:
-        _validate(donor=donor, amount=amount, currency=currency, campaign=campaign, qf_round=qf_round)
+        _validate(
+            donor=donor, amount=amount, currency=currency, campaign=campaign, qf_round=qf_round
+        )
         try:
             with transaction.atomic(durable=True):
                 donation = Donation.objects.create(

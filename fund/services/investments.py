@@ -228,7 +228,10 @@ def investment_approve(
                         "cash": liquidity.cash,
                     }
                 )
-            source, kind = pool(AccountPurpose.LOANS_RECEIVABLE, currency), EntryKind.LOAN_DISBURSEMENT
+            source, kind = (
+                pool(AccountPurpose.LOANS_RECEIVABLE, currency),
+                EntryKind.LOAN_DISBURSEMENT,
+            )
         else:
             grants = pool(AccountPurpose.GRANTS_POOL, currency)
             available = account_balance_get(account=grants)
@@ -261,7 +264,9 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def loan_schedule(*, principal: int, rate: int, term_months: int, start: dt.date) -> list[dict[str, Any]]:
+def loan_schedule(
+    *, principal: int, rate: int, term_months: int, start: dt.date
+) -> list[dict[str, Any]]:
     """Equal principal each month (the rest in the last), interest on what is still owed, monthly
     at rate/12, rounded down (the borrower never pays a fraction of a cent above the rate)."""
     part = principal // term_months
@@ -300,9 +305,12 @@ def investment_sync(*, investment_id: int) -> Investment | None:
                 ):
                     LoanInstallment.objects.create(investment=investment, **row)
             return _move(investment, InvestmentStatus.DISBURSED, disbursed_at=now)
-        if status in PAYOUT_DEAD and not investment.events.filter(
-            note=f"payout #{investment.disbursement_id} did not go through"
-        ).exists():
+        if (
+            status in PAYOUT_DEAD
+            and not investment.events.filter(
+                note=f"payout #{investment.disbursement_id} did not go through"
+            ).exists()
+        ):
             _note(investment, f"payout #{investment.disbursement_id} did not go through")
     return investment
 
@@ -310,12 +318,11 @@ def investment_sync(*, investment_id: int) -> Investment | None:
 def investment_payout_retry(*, investment: Investment, actor: Any) -> Investment:
     _treasurer(actor)
     with transaction.atomic(durable=True):
-        current = Investment.objects.select_for_update().get(
-            pk=investment.pk
-        )
-        if current.status != InvestmentStatus.APPROVED or payout_status(
-            current.disbursement_id
-        ) not in PAYOUT_DEAD:
+        current = Investment.objects.select_for_update().get(pk=investment.pk)
+        if (
+            current.status != InvestmentStatus.APPROVED
+            or payout_status(current.disbursement_id) not in PAYOUT_DEAD
+        ):
             raise InvestmentError(
                 _("This investment has no failed payout to try again."),
                 code="no_failed_payout",
@@ -328,7 +335,7 @@ def investment_cancel(*, investment: Investment, actor: Any, reason: str = "") -
     """Before it is paid: a proposal is dropped; an approved one gives its money back."""
     _treasurer(actor)
     status = payout_status(investment.disbursement_id)
-    if status == DisbursementStatus.REQUESTED:
+    if investment.disbursement_id is not None and status == DisbursementStatus.REQUESTED:
         from payments.models import Disbursement
 
         disbursement_reject(
@@ -359,9 +366,11 @@ def investment_cancel(*, investment: Investment, actor: Any, reason: str = "") -
 
 def _overdue(investment: Investment, today: dt.date) -> bool:
     grace = dt.timedelta(days=int(settings.FUND_LOAN_LATE_GRACE_DAYS))
-    return investment.schedule.exclude(status=InstallmentStatus.PAID).filter(
-        due_date__lt=today - grace
-    ).exists()
+    return (
+        investment.schedule.exclude(status=InstallmentStatus.PAID)
+        .filter(due_date__lt=today - grace)
+        .exists()
+    )
 
 
 def loan_repayment_record(

@@ -263,7 +263,7 @@ def match_reserve(*, pledge_id: int) -> MatchCommitment | None:
             contribution=pledge.amount,
             amount=result.match,
             limited_by=result.limited_by,
-            bounds={name: value for name, value in result.bounds.items()},
+            bounds=dict(result.bounds),
         )
 
 

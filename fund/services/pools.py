@@ -47,7 +47,10 @@ def fund_pool_transfer(
             raise GrantsPoolError()
         return fund_entry_post(
             kind=EntryKind.TRANSFER,
-            legs=[debit(source_account, amount), credit(pool(AccountPurpose(target), currency), amount)],
+            legs=[
+                debit(source_account, amount),
+                credit(pool(AccountPurpose(target), currency), amount),
+            ],
             idempotency_key=f"pool-transfer:{idempotency_key}",
             memo=f"From the {source.replace('_', ' ')} to the {target.replace('_', ' ')}",
             actor=actor,

@@ -274,7 +274,7 @@ def redemptions_process(*, currency: str, now: datetime | None = None) -> list[i
     with transaction.atomic(durable=True):
         fund_locks_take(liquidity_key(currency))
         due = list(
-            Redemption.objects.select_for_update()
+            Redemption.objects.select_for_update(of=("self",))
             .select_related("user")
             .filter(currency=currency, status__in=REDEMPTION_WAITING, notice_ends_at__lte=now)
             .order_by("requested_at", "id")
@@ -325,7 +325,7 @@ def redemption_sync(*, redemption_id: int) -> Redemption | None:
     """Follow the payout: paid when its disbursement is paid; opened when a payee appears."""
     with transaction.atomic(durable=True):
         redemption = (
-            Redemption.objects.select_for_update()
+            Redemption.objects.select_for_update(of=("self",))
             .select_related("user")
             .filter(pk=redemption_id)
             .first()
@@ -348,7 +348,9 @@ def redemption_payout_retry(*, redemption: Redemption, actor: Any) -> Redemption
     person_payout_account(redemption.user)
     with transaction.atomic(durable=True):
         current = (
-            Redemption.objects.select_for_update().select_related("user").get(pk=redemption.pk)
+            Redemption.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=redemption.pk)
         )
         if current.status != RedemptionStatus.PAYABLE or (
             current.disbursement_id is not None

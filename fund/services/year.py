@@ -76,10 +76,12 @@ def savings_balance_days(*, year: int, currency: str) -> tuple[dict[int, int], i
         account__currency=currency,
         entry__created_at__lt=end,
     )
-    totals: dict[int, int] = {}
-    opening = postings.filter(entry__created_at__lt=start).values_list(
-        "account__owner_id", "side"
-    ).annotate(total=Sum("amount"))
+    totals: dict[int | None, int] = {}
+    opening = (
+        postings.filter(entry__created_at__lt=start)
+        .values_list("account__owner_id", "side")
+        .annotate(total=Sum("amount"))
+    )
     for owner_id, side, total in opening:
         totals[owner_id] = totals.get(owner_id, 0) + _signed(side, int(total)) * days
     for owner_id, side, amount, created_at in postings.filter(
@@ -87,7 +89,9 @@ def savings_balance_days(*, year: int, currency: str) -> tuple[dict[int, int], i
     ).values_list("account__owner_id", "side", "amount", "entry__created_at"):
         day = (timezone.localtime(created_at).date() - start.date()).days
         totals[owner_id] = totals.get(owner_id, 0) + _signed(side, int(amount)) * (days - day)
-    return {owner: value for owner, value in totals.items() if value > 0}, days
+    return {
+        owner: value for owner, value in totals.items() if owner is not None and value > 0
+    }, days
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ def fund_year_close(
     rate = int(settings.FUND_SAVINGS_REMUNERATION_RATE) if rate is None else rate
     _rate_check(rate)
     now = now or timezone.now()
-    start, end = year_bounds(year)
+    end = year_bounds(year)[1]
     if now < end:
         raise YearNotOverError()
     impartible_share = max(LEGAL_IMPARTIBLE_SHARE, int(settings.FUND_IMPARTIBLE_RESERVE_SHARE))

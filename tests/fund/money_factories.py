@@ -213,3 +213,20 @@ def matching_pool_funded(amount: int) -> Any:
         actor=person("treasurer"),
         idempotency_key=uuid.uuid4().hex,
     )
+
+
+def rule_in_force(**params: Any) -> Any:
+    """A rule put to a resolution poll, voted, published and adopted: in force from now."""
+    from fund.services.governance import poll_close, poll_publish
+    from fund.services.matching import matching_rule_adopt, matching_rule_propose
+
+    from .factories import open_poll, vote
+
+    voter = member()
+    poll = open_poll(title=params.get("title", "Matchfunding"))
+    rule = matching_rule_propose(title=params.pop("title", "Matchfunding"), poll=poll, **params)
+    vote(poll, voter, {"choice": "yes"})
+    poll_publish(poll=poll_close(poll=poll, now=poll.closes_at))
+    rule = matching_rule_adopt(poll=poll)
+    assert rule.status == "active"
+    return rule

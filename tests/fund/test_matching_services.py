@@ -24,11 +24,8 @@ from campaigns.models import Pledge
 from campaigns.services import campaign_close, pledge_create, pledge_refund
 from fund.models import MatchCommitment, QFMatch
 from fund.selectors.matching import match_estimate
-from fund.services.governance import poll_close, poll_publish
 from fund.services.matching import (
     matching_pool_available,
-    matching_rule_adopt,
-    matching_rule_propose,
     matching_sweep,
 )
 from fund.services.qf import qf_round_close, qf_round_create, qf_round_open
@@ -36,9 +33,8 @@ from ledger.enums import AccountPurpose
 from ledger.selectors import trial_balance
 from tests.campaigns.conftest import launched_campaign, past_deadline, saved_card
 
-from .factories import open_poll, vote
 from .money_books import Books, entry
-from .money_factories import EUR, balance, donate, member, person, theme
+from .money_factories import EUR, balance, donate, member, person, rule_in_force, theme
 
 pytestmark = pytest.mark.django_db
 
@@ -83,18 +79,6 @@ def fund_matching_pool(amount: int, books: Books) -> None:
         entry("donation", (STRIPE, "debit", amount), (GRANTS, "credit", amount)),
         entry("transfer", (GRANTS, "debit", amount), (MATCHING, "credit", amount)),
     ]
-
-
-def rule_in_force(**params: Any) -> Any:
-    """A rule put to a resolution poll, voted, published and adopted: in force from now."""
-    voter = member()
-    poll = open_poll(title=params.get("title", "Matchfunding"))
-    rule = matching_rule_propose(title=params.pop("title", "Matchfunding"), poll=poll, **params)
-    vote(poll, voter, {"choice": "yes"})
-    poll_publish(poll=poll_close(poll=poll, now=poll.closes_at))
-    rule = matching_rule_adopt(poll=poll)
-    assert rule.status == "active"
-    return rule
 
 
 def live_campaign(goal: int, *, on_theme: Any = None) -> Any:

@@ -435,3 +435,41 @@ def test_a_member_saves_votes_approves_and_reads_the_fund(live_server: Any, page
         "In force: “One euro for one euro, up to 50 EUR per pledge”"
     ).is_visible()
     assert matchfunding.get_by_text("At most 50.00\u00a0€ per pledge.").is_visible()
+
+
+def test_the_pledge_form_shows_a_live_estimate_of_the_match(
+    live_server: Any, page: Any, settings: Any
+) -> None:
+    from tests.campaigns.conftest import launched_campaign
+
+    from .money_factories import matching_pool_funded, rule_in_force
+
+    settings.SANDBOX_FEE_PERCENT_BASIS_POINTS = 0
+    settings.SANDBOX_FEE_FIXED = 0
+    matching_pool_funded(20_000)
+    rule_in_force(factor=10_000, contribution_cap=5_000)  # 1:1, at most 50 € per pledge
+    campaign = launched_campaign(lead=person("lead"), goal=100_000)
+    backer = person()
+
+    log_in(page, live_server.url, backer.email)
+    page.goto(f"{live_server.url}/campaigns/{campaign.slug}/back/")
+    estimate = page.get_by_role("status")
+    page.get_by_label("Amount", exact=True).fill("30")
+    assert_text = "The fund adds 100 cents for each euro you give, by the rule the members adopted."
+    page.wait_for_function(
+        "text => document.querySelector('[data-match-live]').textContent.includes(text)",
+        arg="Your match: 30.00\u00a0€.",
+    )
+    assert estimate.inner_text().startswith(assert_text)
+
+    # Beyond the cap the estimate says which limit decided it.
+    page.get_by_label("Amount", exact=True).fill("80,50")
+    page.wait_for_function(
+        "text => document.querySelector('[data-match-live]').textContent.includes(text)",
+        arg="capped at 50.00\u00a0€, so your match is 50.00\u00a0€.",
+    )
+    # Without JavaScript the same explanation is a link away.
+    link = page.get_by_role("link", name="How much will the fund add to my pledge? (matchfunding)")
+    assert link.get_attribute("href") == f"/fund/match/?campaign={campaign.pk}"
+    page.goto(f"{live_server.url}/fund/match/?campaign={campaign.pk}&amount=80.50")
+    assert page.get_by_text("so your match is 50.00\u00a0€.").is_visible()
