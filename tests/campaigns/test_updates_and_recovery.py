@@ -41,7 +41,11 @@ def test_an_update_is_emailed_once_to_each_backer_in_their_language(
             campaign=campaign, actor=lead, title="Le prototype est prêt", body="Merci **à tous**."
         )
     assert sorted(m.to[0] for m in mail.outbox) == sorted(b.email for b in backers)
-    assert all(m.subject == f"{campaign.title}: Le prototype est prêt" for m in mail.outbox)
+    # Each in the backer's language: French typography puts a space before the colon.
+    assert {m.to[0]: m.subject for m in mail.outbox} == {
+        backers[0].email: f"{campaign.title} : Le prototype est prêt",
+        backers[1].email: f"{campaign.title}: Le prototype est prêt",
+    }
     assert all("Merci **à tous**." in m.body for m in mail.outbox)
     update.refresh_from_db()
     assert (update.email_status, update.emailed_count) == ("sent", 2)
