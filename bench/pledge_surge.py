@@ -7,15 +7,18 @@ It creates its own PostgreSQL database (`biencommun_bench` next to DATABASE_URL'
 postgres://biencommun@127.0.0.1:5432), migrates it, and starts as subprocesses a private
 `redis-server` on a free port (the machine's Redis is never touched), gunicorn (sync workers,
 `config.settings.bench`, whose URLs add the floor endpoints) and a Celery worker (prefork).
-It seeds one live keep-it-all campaign and 64 backers, each with a personal token and a saved
-sandbox card, so each pledge is charged by the worker and its money lands in the campaign's
-escrow in the ledger at once.
+It seeds one live campaign and 64 backers, each with a personal token and a saved sandbox
+card. The campaign is all-or-nothing, the platform's default: each pledge is committed with its
+saved card, the campaign then closes at its deadline (the clock moved past it) and the worker
+charges every card and books the money in the campaign's escrow. With --funding-model
+keep_it_all the worker charges each pledge during the surge instead.
 
 1. Write floor: a DRF endpoint doing one ORM write (an atomic create plus an F() update),
    64 clients, median of --repeat runs.
 2. Write load: 64 clients make --pledges pledges through `POST /api/v1/pledges`: pledges/s,
-   p50, p99; then the worker drains and the books are checked: campaign total = Σ pledges =
-   escrow in the ledger = Σ collected payments, one payment and one escrow entry per pledge.
+   p50, p99; then (all-or-nothing) the campaign closes, the worker charges and drains, and the
+   books are checked: campaign total = Σ pledges = escrow in the ledger = Σ collected payments,
+   one payment and one escrow entry per pledge.
 3. Read load: the read floor (DRF, no database), the campaign page (anonymous, as cached) and
    the progress API, interleaved, each for --read-seconds, median of --repeat runs.
 
@@ -587,7 +590,7 @@ class Seed:
     backers: list[tuple[str, int]]  # (token, saved card id)
 
 
-def seed(clients: int) -> Seed:
+def seed(clients: int, funding_model: str = "all_or_nothing") -> Seed:
     import datetime as dt
 
     from django.utils import timezone
@@ -618,13 +621,14 @@ def seed(clients: int) -> Seed:
         ProjectCriterion.objects.update_or_create(
             project=project, criterion=criterion, defaults={"statement": "Déclaré."}
         )
-    goal = 50_000_000
+    # All-or-nothing: a goal the surge reaches. Keep-it-all: one it never reaches.
+    goal = 100_000 if funding_model == FundingModel.ALL_OR_NOTHING else 50_000_000
     campaign = services.campaign_create(
         project=project,
         actor=lead,
         title="La surge des ateliers",
         goal=goal,
-        funding_model=FundingModel.KEEP_IT_ALL,
+        funding_model=funding_model,
         deadline=timezone.now() + dt.timedelta(days=30),
     )
     BudgetLine.objects.create(campaign=campaign, label="Animation", amount=goal)
@@ -650,6 +654,17 @@ def seed(clients: int) -> Seed:
         backers.append((raw, result.saved_method.pk))
     FloorCounter.objects.bulk_create(FloorCounter(pk=i) for i in range(1, 65))
     return Seed(campaign.pk, campaign.slug, backers)
+
+
+def campaign_close_after_deadline(campaign_id: int) -> str:
+    import datetime as dt
+
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_close
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    closed = campaign_close(campaign=campaign, now=campaign.deadline + dt.timedelta(minutes=1))
+    return str(closed.status)
 
 
 def amount_for(client: int, n: int) -> int:
@@ -781,6 +796,12 @@ def main() -> int:
         default=10,
         help="the worker's niceness: on one machine, requests come before settlement",
     )
+    parser.add_argument(
+        "--funding-model",
+        choices=["all_or_nothing", "keep_it_all"],
+        default="all_or_nothing",
+        help="all-or-nothing (the default) charges after the close; keep-it-all during the surge",
+    )
     parser.add_argument("--database", default="biencommun_bench")
     parser.add_argument("--redis-outage", type=float, default=0, metavar="SECONDS")
     parser.add_argument("--outage-at", type=float, default=10, metavar="SECONDS")
@@ -804,7 +825,7 @@ def main() -> int:
         t0 = time.monotonic()
         system.database_create()
         django_setup(system)
-        data = seed(args.clients)
+        data = seed(args.clients, args.funding_model)
         print(f"database {args.database} migrated and seeded in {time.monotonic() - t0:.0f} s")
         system.web_start()
         system.worker_start()
@@ -907,6 +928,11 @@ def main() -> int:
                 f"{dict(during)}; {deferred} task publishes deferred to the sweepers"
             )
 
+        # All-or-nothing: the campaign closes at its deadline (the clock moved past it, as the beat
+        # task does once it has passed); it succeeded, so the worker charges every saved card.
+        if args.funding_model == "all_or_nothing":
+            closed = campaign_close_after_deadline(data.campaign_id)
+            print(f"campaign closed at its deadline: {closed}")
         # Drain: the worker charges every pledge and books it.
         t0 = time.monotonic()
         drained = False
@@ -959,7 +985,7 @@ def main() -> int:
                         problems.append(f"{name}: {result.failures} failed reads")
 
         # Report.
-        print("\n=== Pledge surge: summary ===")
+        print(f"\n=== Pledge surge: summary ({args.funding_model}) ===")
         print(
             f"write floor (median of {len(floor_runs)}): {write_floor:,.0f} req/s; "
             f"pledges: {surge.rate:,.0f}/s (p50 {surge.pct(0.5):.0f} ms, p99 {surge.pct(0.99):.0f} ms)"

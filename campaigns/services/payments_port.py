@@ -7,6 +7,8 @@ transaction when they reach the provider: callers commit their own state first.
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Exists
+
 from members.models import User
 
 
@@ -26,6 +28,18 @@ def saved_method_get(*, user: User, payment_method_id: int) -> Any | None:
     return SavedPaymentMethod.objects.filter(
         pk=payment_method_id, user_id=user.pk, detached_at__isnull=True
     ).first()
+
+
+def saved_method_usable(*, user: User, payment_method_id: int) -> Exists:
+    """Whether the backer's own saved card is still attached, as an expression: the pledge path
+    reads it in the same query as the campaign's state."""
+    from payments.models import SavedPaymentMethod
+
+    return Exists(
+        SavedPaymentMethod.objects.filter(
+            pk=payment_method_id, user_id=user.pk, detached_at__isnull=True
+        )
+    )
 
 
 def saved_methods_list(*, user: User) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -130,29 +130,36 @@ def pledge_create(
 
     With a saved card it is committed at once (all-or-nothing) or charged by a worker
     (keep-it-all); without one it waits for the card. The request path holds no lock on the
-    campaign row and posts nothing to the ledger.
+    campaign row and posts nothing to the ledger: one query reads the campaign's state, the
+    replay of an idempotency key and the card, then the pledge and its event are inserted.
     """
-    if client_key:
-        existing = Pledge.objects.filter(backer=backer, client_key=client_key).first()
-        if existing is not None:
-            return _same_request(existing, campaign, amount)
     _amount_check(campaign, amount, tier)
-    if payment_method_id is not None and (
-        payments_port.saved_method_get(user=backer, payment_method_id=payment_method_id) is None
-    ):
-        raise PaymentMethodError(fields={"payment_method": ["Unknown or removed card."]})
     now = timezone.now()
     tasks = _tasks()
+    checks: dict[str, Any] = {}
+    if client_key:
+        checks["replay"] = Subquery(
+            Pledge.objects.filter(backer_id=backer.pk, client_key=client_key).values("pk")[:1]
+        )
+    if payment_method_id is not None:
+        checks["card_ok"] = payments_port.saved_method_usable(
+            user=backer, payment_method_id=payment_method_id
+        )
     try:
         with transaction.atomic(durable=True):
             row = (
                 Campaign.objects.filter(pk=campaign.pk)
-                .values_list("status", "deadline", "currency", "funding_model")
+                .annotate(**checks)
+                .values("status", "deadline", "currency", "funding_model", *checks)
                 .first()
             )
-            if row is None or row[0] != CampaignStatus.LIVE or row[1] <= now:
+            if row is not None and row.get("replay") is not None:
+                raise _Replay()
+            if payment_method_id is not None and not (row and row["card_ok"]):
+                raise PaymentMethodError(fields={"payment_method": ["Unknown or removed card."]})
+            if row is None or row["status"] != CampaignStatus.LIVE or row["deadline"] <= now:
                 raise CampaignNotLiveError()
-            _status, _deadline, currency, model = row
+            currency, model = row["currency"], row["funding_model"]
             if (
                 tier is not None
                 and tier.limit is not None
@@ -188,13 +195,21 @@ def pledge_create(
                 enqueue_on_commit(tasks.pledge_receipt_send, pledge.pk)
             elif status == PledgeStatus.COLLECTING:
                 enqueue_on_commit(tasks.pledge_collect, pledge.pk)
-    except IntegrityError:
-        if client_key:  # the same request, committed concurrently
-            existing = Pledge.objects.filter(backer=backer, client_key=client_key).first()
-            if existing is not None:
-                return _same_request(existing, campaign, amount)
-        raise
+    except (_Replay, IntegrityError):
+        # The same request again, or committed concurrently under the same key.
+        existing = (
+            Pledge.objects.filter(backer_id=backer.pk, client_key=client_key).first()
+            if client_key
+            else None
+        )
+        if existing is None:
+            raise
+        return _same_request(existing, campaign, amount)
     return pledge
+
+
+class _Replay(Exception):
+    """An idempotency key already used by this backer: the pledge it made is the answer."""
 
 
 def _same_request(existing: Pledge, campaign: Campaign, amount: int) -> Pledge:

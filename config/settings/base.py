@@ -300,6 +300,10 @@ SPECTACULAR_SETTINGS = {
         "InvestmentStatusEnum": "fund.money_enums.InvestmentStatus",
         "InvestmentKindEnum": "fund.money_enums.InvestmentKind",
         "FundPoolEnum": "fund.money_enums.FundPool",
+        "PaymentStatusEnum": "payments.enums.PaymentStatus",
+        "PaymentPurposeEnum": "payments.enums.PaymentPurpose",
+        "PayoutMethodEnum": "payments.enums.PayoutMethod",
+        "PollMethodEnum": "fund.enums.PollMethod",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
