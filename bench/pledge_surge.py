@@ -505,7 +505,7 @@ class System:
         self._wait(lambda: _exchange(self.http_port, http_get(0, "/healthz"))[0] == 200, "web")
 
     def worker_start(self) -> None:
-        self._spawn(
+        proc = self._spawn(
             "worker",
             [
                 "nice",
@@ -530,6 +530,13 @@ class System:
                 "WARNING",
             ],
         )
+        self._deprioritise(proc)
+
+    def _deprioritise(self, proc: subprocess.Popen[bytes]) -> None:
+        """Its own session is its own scheduling group (Linux autogroups), where `nice` alone
+        would not yield to gunicorn: the group's niceness is set too."""
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{proc.pid}/autogroup").write_text(str(self.args.worker_nice))
 
     def beat_start(self) -> None:
         self._spawn(

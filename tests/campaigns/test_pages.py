@@ -179,6 +179,14 @@ def test_progress_is_the_same_on_the_api_the_page_and_the_embed(
     assert {k: page[k] for k in expected} == expected
     assert {k: embed[k] for k in expected} == expected
     assert detail == api
+    # The API renders the figures without a serializer per request: exactly what the documented
+    # serializer would render, the deadline included.
+    from campaigns.apis import ProgressSerializer, progress_payload
+    from campaigns.selectors import campaign_progress_get
+
+    progress = campaign_progress_get(campaign)
+    assert progress_payload(progress) == dict(ProgressSerializer(progress).data)
+    assert api == dict(ProgressSerializer(progress).data)
 
 
 def test_the_anonymous_campaign_page_is_shared_and_sets_no_cookie(
