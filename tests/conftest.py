@@ -31,6 +31,24 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist process: hand the tasks its real workers ran to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from tests.fixtures import WORKER_TASKS
+
+        workeroutput["worker_tasks"] = [list(task) for task in WORKER_TASKS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the xdist controller: gather what each process's real workers ran."""
+    from tests.fixtures import WORKER_TASKS
+
+    output = getattr(node, "workeroutput", None) or {}
+    WORKER_TASKS.extend((name, state) for name, state in output.get("worker_tasks", []))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     from tests.fixtures import WORKER_TASKS
 
