@@ -18,6 +18,7 @@ from common.queue import enqueue_on_commit
 from .enums import RoundSource
 from .models import Poll, Round
 from .services.governance import poll_advance
+from .services.matching import matching_rules_reject_unadopted
 from .services.rounds import round_advance
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def fund_poll_advance(poll_id: int) -> str:
         # An illegal move means another worker got there first; anything else needs a person.
         logger.warning("poll %s not advanced: %s (%s)", poll_id, exc.message, exc.code)
         poll.refresh_from_db()
+    # A matching rule its members did not adopt never comes into force.
+    matching_rules_reject_unadopted(poll=poll)
     return str(poll.status)
 
 

@@ -119,10 +119,22 @@ def matching_rule_propose(
     return rule
 
 
+def matching_rules_reject_unadopted(*, poll: Poll) -> int:
+    """Once its poll is published without adopting them, the rules it put to the members are
+    rejected: they never come into force. Returns how many were."""
+    if poll.status != PollStatus.PUBLISHED or (poll.result or {}).get("outcome") == "adopted":
+        return 0
+    MATCHING_RULE_MACHINE.check(MatchingRuleStatus.PROPOSED, MatchingRuleStatus.REJECTED)
+    return MatchingRule.objects.filter(poll=poll, status=MatchingRuleStatus.PROPOSED).update(
+        status=MatchingRuleStatus.REJECTED
+    )
+
+
 def matching_rule_adopt(*, poll: Poll, now: datetime | None = None) -> MatchingRule:
     """Put in force the rule a published poll adopted; the previous rule retires."""
     now = now or timezone.now()
     if poll.status != PollStatus.PUBLISHED or (poll.result or {}).get("outcome") != "adopted":
+        matching_rules_reject_unadopted(poll=poll)
         raise PollNotAdoptedError()
     with transaction.atomic(durable=True):
         rule = (

@@ -510,3 +510,50 @@ def test_a_quadratic_funding_round_pairwise_bounded_saturated_and_capped():
         2_600 + 384,
     )
     assert trial_balance() == {EUR: 0}
+
+
+def test_a_rule_its_members_did_not_adopt_is_rejected_and_never_in_force():
+    from fund.money_exceptions import PollNotAdoptedError
+    from fund.services.governance import poll_close, poll_publish
+    from fund.services.matching import (
+        matching_rule_adopt,
+        matching_rule_for,
+        matching_rule_propose,
+    )
+    from fund.tasks import fund_poll_advance
+
+    from .factories import open_poll, vote
+
+    # Through the clock: the beat task closes and publishes the poll, which said no.
+    voters = [member(), member()]
+    poll = open_poll(title="Match pledges two for one")
+    rule = matching_rule_propose(title="Two for one", poll=poll, factor=20_000)
+    vote(poll, voters[0], {"choice": "no"})
+    vote(poll, voters[1], {"choice": "abstain"})
+    assert fund_poll_advance(poll.pk) == "published"
+    rule.refresh_from_db()
+    assert rule.status == "rejected"
+    assert matching_rule_for(currency=EUR, at=timezone.now()) is None
+    with pytest.raises(PollNotAdoptedError):
+        matching_rule_adopt(poll=rule.poll)
+    rule.refresh_from_db()
+    assert rule.status == "rejected"
+
+    # Published by hand, then a fund manager tries to adopt it: refused, and rejected too.
+    voter = member()
+    poll = open_poll(title="Match pledges one for one")
+    other = matching_rule_propose(title="One for one", poll=poll, factor=10_000)
+    vote(poll, voter, {"choice": "no"})
+    poll_publish(poll=poll_close(poll=poll, now=poll.closes_at))
+    other.refresh_from_db()
+    assert other.status == "proposed"  # the poll's publication alone does not touch it
+    with pytest.raises(PollNotAdoptedError):
+        matching_rule_adopt(poll=poll)
+    other.refresh_from_db()
+    assert other.status == "rejected"
+
+    # An adopted rule is untouched by the same sweep.
+    adopted = rule_in_force(title="Half", factor=5_000)
+    assert fund_poll_advance(adopted.poll_id) == "published"
+    adopted.refresh_from_db()
+    assert adopted.status == "active"
