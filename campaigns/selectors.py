@@ -11,6 +11,8 @@ from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from common.microcache import public_memo
+
 from .enums import (
     BACKER_STATUSES,
     COLLECTED_STATUSES,
@@ -147,7 +149,12 @@ def progress_cached_peek(campaign_id: int) -> Progress | None:
     """The shared figures if they are in the cache, without touching the database."""
     if settings.CAMPAIGN_PUBLIC_CACHE_SECONDS <= 0:
         return None
-    cached = cache.get(progress_cache_key(campaign_id))
+    key = progress_cache_key(campaign_id)
+    cached = public_memo.get(key)
+    if cached is None:
+        cached = cache.get(key)
+        if isinstance(cached, Progress):
+            public_memo.set(key, cached)
     return cached if isinstance(cached, Progress) else None
 
 

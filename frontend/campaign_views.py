@@ -40,6 +40,7 @@ from campaigns.forms import PledgeForm, SandboxCardForm, UpdateForm
 from campaigns.models import Campaign, Pledge, Project
 from campaigns.services import payments_port
 from common.errors import ApplicationError
+from common.microcache import public_memo
 from members.selectors import user_from_request
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,11 @@ def _shared(
     """A page shared by every anonymous reader: cached a few seconds, and free of cookies."""
     ttl = _ttl()
     full_key = f"campaigns:page:{key}:{translation.get_language()}"
-    content = cache.get(full_key) if ttl > 0 else None
+    content = public_memo.get(full_key) if ttl > 0 else None
+    if content is None and ttl > 0:
+        content = cache.get(full_key)
+        if content is not None:
+            public_memo.set(full_key, content)
     if content is None:
         content = build().content
         if ttl > 0:

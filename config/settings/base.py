@@ -363,6 +363,8 @@ CAMPAIGN_CHARGE_RETRY_INTERVAL = timedelta(
 )
 CAMPAIGN_CHARGE_MAX_ATTEMPTS = env.int("CAMPAIGN_CHARGE_MAX_ATTEMPTS", default=3)
 CAMPAIGN_PUBLIC_CACHE_SECONDS = env.int("CAMPAIGN_PUBLIC_CACHE_SECONDS", default=5)
+# Each process also holds the hottest public answers this long (common/microcache.py).
+PUBLIC_MICROCACHE_SECONDS = env.float("PUBLIC_MICROCACHE_SECONDS", default=1.0)
 CAMPAIGNS_SWEEP_GRACE = timedelta(seconds=env.int("CAMPAIGNS_SWEEP_GRACE_SECONDS", default=120))
 # Funding rounds: the fewest projects a ballot approves (a round may ask for more), and an
 # optional check, plugged in by the fund's money side, that the pools cover a round's budget.

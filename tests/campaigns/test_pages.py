@@ -359,3 +359,40 @@ def test_a_backer_cancels_from_the_receipt(client):
     assert Pledge.objects.get(pk=pledge.pk).status == "cancelled"
     client.force_login(person())
     assert client.get(f"/pledges/{pledge.pk}/").status_code == 404
+
+
+def test_hot_public_answers_are_held_in_the_process_for_a_moment(client, settings, monkeypatch):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from common import microcache
+
+    settings.PUBLIC_MICROCACHE_SECONDS = 1.0
+    clock = [1_000.0]
+    monkeypatch.setattr(microcache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(microcache, "public_memo", microcache.MicroCache())
+    monkeypatch.setattr("campaigns.selectors.public_memo", microcache.public_memo)
+    monkeypatch.setattr("frontend.campaign_views.public_memo", microcache.public_memo)
+    campaign = launched_campaign(lead=person("lead"), goal=8_000)
+    progress_url, page_url = (
+        f"/api/v1/campaigns/{campaign.pk}/progress",
+        f"/campaigns/{campaign.slug}/",
+    )
+    client.get(progress_url), client.get(page_url)  # computed, and shared through the cache
+    progress, page = client.get(progress_url).json(), client.get(page_url).content  # now held
+    assert progress["committed"] == 0
+
+    backer = person()
+    services.pledge_create(
+        backer=backer, campaign=campaign, amount=2_000, payment_method_id=saved_card(backer).pk
+    )
+    cache.clear()  # the shared cache forgets: within the moment the process still answers
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(progress_url).json() == progress
+        assert client.get(page_url).content == page
+    assert len(queries) == 0
+
+    clock[0] += 1.5  # the moment has passed: the figures are read afresh
+    assert client.get(progress_url).json()["committed"] == 2_000
+    assert client.get(page_url).content != page
