@@ -266,6 +266,13 @@ def campaign_public_list(
     return qs
 
 
+def project_public_list() -> QuerySet[Project]:
+    """Projects with a campaign the public can see."""
+    return Project.objects.filter(
+        pk__in=Campaign.objects.filter(status__in=PUBLIC_STATUSES).values("project_id")
+    )
+
+
 def campaign_public_get(*, slug: str | None = None, pk: int | None = None) -> Campaign | None:
     qs = campaign_public_list()
     if slug is not None:

@@ -22,7 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.models import Campaign, Theme
+from campaigns.models import Campaign, Project, Theme
+from campaigns.selectors import project_public_list
 from common.pagination import CursorPagination
 from common.serializers import (
     AmountField,
@@ -39,6 +40,7 @@ from payments.apis import PaymentForPayerOutputSerializer
 from .models import (
     Donation,
     DonationReceipt,
+    DonationTaxStatus,
     FundYear,
     Investment,
     MatchingRule,
@@ -58,6 +60,7 @@ from .money_enums import (
     QFRoundStatus,
     ReceiptKind,
     RedemptionStatus,
+    TaxRate,
 )
 from .permissions import IsFundManager
 from .selectors.matching import match_estimate, matching_rules_list, qf_rounds_list
@@ -73,7 +76,7 @@ from .selectors.money import (
     savings_statement_get,
     savings_summary_get,
 )
-from .services.donations import donation_create
+from .services.donations import donation_create, donation_tax_status_set
 from .services.investments import (
     investment_approve,
     investment_cancel,
@@ -542,6 +545,71 @@ class ReceiptDetailApi(APIView):
         if receipt is None:
             raise NotFound("No such receipt of yours.")
         return Response(ReceiptOutputSerializer(receipt).data)
+
+
+class TaxStatusOutputSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    tax_rate = serializers.IntegerField(help_text="Basis points: 6600 or 7500.")
+    basis = serializers.CharField(help_text="Why the rate applies; empty for the default rate.")
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProjectTaxStatusApi(APIView):
+    """The rate that receipts for gifts to a project's campaigns state: 66% by default, 75%
+    when the treasurer records the project as aid to people in difficulty (CGI art. 200-1 ter)."""
+
+    write_scope = Scope.ADMIN
+
+    class InputSerializer(StrictInputSerializer):
+        tax_rate = StrictIntegerField(help_text="Basis points: 6600 or 7500.")
+        basis = StrictCharField(max_length=500, help_text="The activity that grounds the rate.")
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self.request.method == "GET" else [IsTreasurer()]
+
+    @staticmethod
+    def _body(project_id: int) -> dict[str, Any]:
+        status = DonationTaxStatus.objects.filter(project_id=project_id).first()
+        if status is None:
+            return {
+                "project": project_id,
+                "tax_rate": TaxRate.GENERAL_INTEREST,
+                "basis": "",
+                "decided_at": None,
+            }
+        return {
+            "project": project_id,
+            "tax_rate": status.tax_rate,
+            "basis": status.basis,
+            "decided_at": status.decided_at,
+        }
+
+    @extend_schema(
+        tags=GIFTS,
+        summary="The tax-deduction rate of gifts to a project",
+        responses={200: TaxStatusOutputSerializer},
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project = get_object_or_404(project_public_list(), pk=project_id)
+        return Response(TaxStatusOutputSerializer(self._body(project.pk)).data)
+
+    @extend_schema(
+        tags=GIFTS,
+        summary="Record a project's tax status (treasurer)",
+        request=InputSerializer,
+        responses={200: TaxStatusOutputSerializer},
+    )
+    def put(self, request: Request, project_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = get_object_or_404(Project, pk=project_id)
+        donation_tax_status_set(
+            project=project,
+            tax_rate=data.validated_data["tax_rate"],
+            basis=data.validated_data["basis"],
+            actor=user_from_request(request),
+        )
+        return Response(TaxStatusOutputSerializer(self._body(project.pk)).data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1037,18 +1105,34 @@ class LoanWriteOffApi(APIView):
 
 
 class RoundInvestmentsCreateApi(APIView):
+    """Each winner once. The round's loans take the rate and term given here (by default, the
+    fund's default rate and term)."""
+
     permission_classes = [IsFundManager]
     write_scope = Scope.ADMIN
+
+    class InputSerializer(StrictInputSerializer):
+        rate = StrictIntegerField(
+            min_value=0, max_value=2_000, required=False, help_text="Loans: basis points a year."
+        )
+        term_months = StrictIntegerField(min_value=1, max_value=120, required=False)
 
     @extend_schema(
         tags=INVESTMENTS,
         summary="Turn a published round's winners into proposed grants and loans",
-        request=None,
+        request=InputSerializer,
         responses={201: InvestmentOutputSerializer(many=True)},
     )
     def post(self, request: Request, round_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         round = get_object_or_404(Round, pk=round_id)
-        created = round_investments_create(round=round, actor=user_from_request(request))
+        created = round_investments_create(
+            round=round,
+            actor=user_from_request(request),
+            rate=data.validated_data.get("rate"),
+            term_months=data.validated_data.get("term_months"),
+        )
         return Response(InvestmentOutputSerializer(created, many=True).data, status=201)
 
 

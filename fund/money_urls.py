@@ -39,6 +39,11 @@ urlpatterns: list[URLPattern] = [
     path("fund/donations", apis.DonationListCreateApi.as_view(), name="donations"),
     path("fund/receipts", apis.ReceiptListApi.as_view(), name="receipts"),
     path("fund/receipts/<str:number>", apis.ReceiptDetailApi.as_view(), name="receipt-detail"),
+    path(
+        "fund/projects/<int:project_id>/tax-status",
+        apis.ProjectTaxStatusApi.as_view(),
+        name="project-tax-status",
+    ),
     path("fund/match-estimate", apis.MatchEstimateApi.as_view(), name="match-estimate"),
     path("fund/matching-rules", apis.MatchingRuleListCreateApi.as_view(), name="matching-rules"),
     path(

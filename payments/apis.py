@@ -20,6 +20,7 @@ from common.errors import NotFoundError
 from common.pagination import CursorPagination
 from common.serializers import (
     AmountField,
+    CurrencyField,
     StrictBooleanField,
     StrictCharField,
     StrictInputSerializer,
@@ -51,6 +52,7 @@ from .selectors import (
     payment_get,
     payment_get_for_payer,
     payment_list,
+    platform_cash_balances,
     reconciliation_report_list,
     refund_list,
     saved_payment_method_get,
@@ -71,6 +73,7 @@ from .services import (
     payment_sync,
     webhook_receive,
 )
+from .services.cash import DIRECTIONS, cash_transfer_get, cash_transfer_record
 from .services.sandbox import (
     sandbox_onboarding_complete,
     sandbox_payment_authenticate,
@@ -788,6 +791,62 @@ class DisbursementMarkFailedApi(APIView):
             reason=data.validated_data["reason"],
         )
         return Response(DisbursementOutputSerializer(disbursement).data)
+
+
+class CashTransferApi(APIView):
+    """The platform's cash moved between its Stripe balance and its bank account: a Stripe
+    payout to the bank (`to_bank`, also booked from Stripe's `payout.paid` webhook) or a top-up
+    (`to_stripe`). The reference is the idempotency key: sending it again books nothing more."""
+
+    permission_classes = [IsTreasurer]
+    write_scope = Scope.ADMIN
+
+    class InputSerializer(StrictInputSerializer):
+        direction = serializers.ChoiceField(choices=DIRECTIONS)
+        amount = AmountField()
+        currency = CurrencyField(required=False)
+        reference = StrictCharField(max_length=120, help_text="The bank's or Stripe's id.")
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        entry = serializers.IntegerField()
+        direction = serializers.ChoiceField(choices=DIRECTIONS)
+        amount = serializers.IntegerField()
+        currency = serializers.CharField()
+        reference = serializers.CharField()
+        stripe_cash = serializers.IntegerField(help_text="The ledger's cash at Stripe, after.")
+        bank_cash = serializers.IntegerField(help_text="The ledger's cash in the bank, after.")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        tags=["back office"],
+        summary="Record a move of the platform's cash between Stripe and the bank",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        currency = values.get("currency") or settings.PLATFORM_CURRENCY
+        replay = cash_transfer_get(reference=values["reference"]) is not None
+        entry = cash_transfer_record(
+            direction=values["direction"],
+            amount=values["amount"],
+            currency=currency,
+            reference=values["reference"],
+            actor=user_from_request(request),
+        )
+        balances = platform_cash_balances(currency=currency)
+        body = {
+            "entry": entry.pk,
+            "direction": values["direction"],
+            "amount": values["amount"],
+            "currency": currency,
+            "reference": values["reference"].strip(),
+            **balances,
+        }
+        return Response(
+            self.OutputSerializer(body).data, status=200 if replay else status.HTTP_201_CREATED
+        )
 
 
 class WebhookEventListApi(generics.ListAPIView[WebhookEvent]):

@@ -5,6 +5,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from common.errors import NotFoundError
+from ledger.enums import AccountPurpose, OwnerType
+from ledger.models import Account
 
 from .models import (
     Disbursement,
@@ -83,3 +85,18 @@ def webhook_event_list() -> QuerySet[WebhookEvent]:
 
 def reconciliation_report_list() -> QuerySet[ReconciliationReport]:
     return ReconciliationReport.objects.order_by("-id")
+
+
+def platform_cash_balances(*, currency: str) -> dict[str, int]:
+    """The ledger's cash at Stripe and in the bank, in one currency."""
+    balances = dict(
+        Account.objects.filter(
+            owner_type=OwnerType.PLATFORM,
+            currency=currency,
+            purpose__in=[AccountPurpose.STRIPE_CASH, AccountPurpose.BANK_CASH],
+        ).values_list("purpose", "balance")
+    )
+    return {
+        "stripe_cash": int(balances.get(AccountPurpose.STRIPE_CASH, 0)),
+        "bank_cash": int(balances.get(AccountPurpose.BANK_CASH, 0)),
+    }

@@ -97,6 +97,7 @@ urlpatterns = [
         apis.DisbursementMarkFailedApi.as_view(),
         name="disbursement-mark-failed",
     ),
+    path("payments/cash-transfers", apis.CashTransferApi.as_view(), name="cash-transfers"),
     path("payments/webhook-events", apis.WebhookEventListApi.as_view(), name="webhook-event-list"),
     path(
         "payments/reconciliation-reports",

@@ -60,3 +60,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             + ", ".join(f"{name} ×{n}" for name, n in names.most_common())
             + f" (states: {dict(states)})"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stray_connections_closed(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """Threads that ran code against the test database (a Celery worker's startup and pool, a
+    live server) can leave a session open; end them so the database can be dropped."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

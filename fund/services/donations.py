@@ -67,7 +67,12 @@ def donation_tax_status_set(*, project: Project, tax_rate: int, basis: str, acto
         )
     status, _created = DonationTaxStatus.objects.update_or_create(
         project=project,
-        defaults={"tax_rate": tax_rate, "basis": basis[:500], "decided_by": actor},
+        defaults={
+            "tax_rate": tax_rate,
+            "basis": basis.strip()[:500],
+            "decided_by": actor,
+            "decided_at": timezone.now(),
+        },
     )
     return status
 

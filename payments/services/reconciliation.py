@@ -17,6 +17,7 @@ from ledger.models import Account
 from ..enums import SETTLED_STATUSES, DisbursementStatus, PaymentStatus, PayoutMethod, RefundStatus
 from ..models import Disbursement, Payment, ReconciliationReport, Refund
 from ..providers import provider_for, provider_name
+from .cash import stripe_payouts_booked
 from .disbursements import METADATA_DISBURSEMENT_ID
 from .payments import METADATA_PAYMENT_ID, status_for_intent
 
@@ -271,8 +272,10 @@ def _cash(
     provider: Any, differences: list[dict[str, Any]], progress: Progress
 ) -> tuple[dict[str, int], dict[str, int]]:
     progress("cash", 0, 1)
+    # The provider's figure leaves its payouts to the bank out; the books' cash at Stripe has
+    # them taken off, so they are added back here.
     ledger_cash = {
-        account.currency: int(account.balance)
+        account.currency: int(account.balance) + stripe_payouts_booked(currency=account.currency)
         for account in Account.objects.filter(
             purpose=AccountPurpose.STRIPE_CASH, owner_type=OwnerType.PLATFORM
         )

@@ -163,6 +163,12 @@ def _dispatch(row: WebhookEvent) -> str:
         return payee_account_sync_by_connect_id(
             provider=row.provider, connect_account_id=_id(obj.get("id"))
         )
+    if event_type in ("payout.paid", "payout.failed"):
+        if row.payload.get("account"):
+            return "ignored: a connected account's payout"
+        from .cash import stripe_payout_apply
+
+        return stripe_payout_apply(event_type=event_type, payout=obj)
     if event_type.startswith("transfer."):
         from .disbursements import disbursement_transfer_sync
 

@@ -24,6 +24,12 @@ def _campaign(_user: Any) -> dict[str, Any]:
     return {"campaign_id": live_campaign().pk}
 
 
+def _public_project(_user: Any) -> dict[str, Any]:
+    from tests.campaigns.factories import live_campaign
+
+    return {"project_id": live_campaign().project_id}
+
+
 def _saver_with_payout(user: Any) -> dict[str, Any]:
     """The member holds savings and a payout account; other roles hold neither."""
     from .money_factories import connect_payee, subscribe
@@ -286,6 +292,16 @@ ROWS = [
             "amount": 1_000,
             "idempotency_key": f"authz-{next(_keys)}",
         },
+    ),
+    Row(
+        "GET", "/api/v1/fund/projects/{project_id}/tax-status", everyone(200), setup=_public_project
+    ),
+    Row(
+        "PUT",
+        "/api/v1/fund/projects/{project_id}/tax-status",
+        only(["treasurer"], 200),
+        setup=_public_project,
+        body={"tax_rate": 7500, "basis": "Free meals for people in need."},
     ),
     Row("GET", "/api/v1/fund/dashboard", everyone(200)),
     Row("GET", "/api/v1/fund/flows", everyone(200)),

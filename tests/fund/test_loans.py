@@ -287,3 +287,36 @@ def test_the_investment_status_is_kept_by_the_database():
     loan.refresh_from_db()
     assert loan.status == "proposed"
     assert investment_sync(investment_id=loan.pk).status == "proposed"
+
+
+def test_a_rounds_loans_take_the_rate_and_term_the_managers_give(client_as):
+    from fund.services.rounds import round_close, round_open, round_project_add, round_publish
+
+    from .factories import HOUR, approve, make_round, member
+
+    voter = member()
+    start = dt.datetime.now(dt.UTC) - 3 * HOUR
+    round = make_round(start=start, budget=10_000)
+    round_project_add(round=round, name="Fab lab", cost=6_000, kind="loan")
+    round_project_add(round=round, name="Maps", cost=3_000)
+    round = round_open(round=round, now=start)
+    approve(round, voter, ["1", "2"])
+    round_close(round=round)
+    round = round_publish(round=round)
+    client, _moderator = client_as("moderator")
+    url = f"/api/v1/fund/rounds/{round.pk}/investments"
+
+    for body in ({"rate": 2_001}, {"rate": "150"}, {"term_months": 0}, {"months": 12}):
+        response = client.post(url, body, format="json")
+        assert response.status_code == 400, body
+    assert not Investment.objects.exists()
+
+    response = client.post(url, {"rate": 150, "term_months": 18}, format="json")
+    assert response.status_code == 201, response.content
+    made = {row["title"]: (row["kind"], row["rate"], row["term_months"]) for row in response.json()}
+    assert made == {"Fab lab": ("loan", 150, 18), "Maps": ("grant", 0, 0)}
+    loan = Investment.objects.get(title="Fab lab")
+    assert (loan.rate, loan.term_months, loan.amount) == (150, 18, 6_000)
+    # Each winner once: asking again makes nothing new.
+    assert client.post(url, {"rate": 300}, format="json").json() == []
+    assert Investment.objects.count() == 2

@@ -102,6 +102,18 @@ def _disbursement(user, *, approved=False):
     return {"disbursement_id": disbursement.pk}
 
 
+def _stripe_cash(user):
+    ledger_entry_post(
+        kind=EntryKind.DONATION,
+        legs=[
+            debit(platform_account(AccountPurpose.STRIPE_CASH, "EUR"), 5000),
+            credit(fund_account(AccountPurpose.GRANTS_POOL, "EUR"), 5000),
+        ],
+        idempotency_key="authz-stripe-cash",
+    )
+    return {}
+
+
 ROWS = [
     # the payer
     Row("GET", "/api/v1/payments/mine", signed_in(200)),
@@ -195,6 +207,13 @@ ROWS = [
         only(["treasurer"], 200),
         setup=lambda user: _disbursement(user, approved=True),
         body={"reason": "Returned by the bank."},
+    ),
+    Row(
+        "POST",
+        "/api/v1/payments/cash-transfers",
+        only(["treasurer"], 201),
+        body={"direction": "to_bank", "amount": 3000, "reference": "po_authz"},
+        setup=_stripe_cash,
     ),
     Row("GET", "/api/v1/payments/webhook-events", only(FINANCE, 200)),
     Row("GET", "/api/v1/payments/reconciliation-reports", only(FINANCE, 200)),
