@@ -10,8 +10,8 @@ from the bank. Each move is one TRANSFER entry between the two cash accounts:
 
 The reference (Stripe's payout id `po_…`, or the bank's reference of a top-up) is the idempotency
 key: recording it again, by hand or from the webhook, returns the first entry, and the same
-reference with another amount is refused. A Stripe payout
-that fails (`payout.failed`) is booked and reversed, whichever of its events comes first.
+reference with another amount is refused. A Stripe payout that fails (`payout.failed`) is booked
+and reversed, whichever of its events comes first.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from ..exceptions import PaymentsError
 
 TO_BANK, TO_STRIPE = "to_bank", "to_stripe"
 DIRECTIONS = (TO_BANK, TO_STRIPE)
-
-
 KEY_PREFIX, FAILED_KEY_PREFIX = "cash-transfer:", "cash-transfer-failed:"
 
 
