@@ -568,9 +568,8 @@ class ProjectTaxStatusApi(APIView):
         return [AllowAny()] if self.request.method == "GET" else [IsTreasurer()]
 
     @staticmethod
-    def _body(project_id: int) -> dict[str, Any]:
-        status = DonationTaxStatus.objects.filter(project_id=project_id).first()
-        if status is None:
+    def _body(project_id: int, status: DonationTaxStatus | None) -> dict[str, Any]:
+        if status is None:  # nothing recorded: the general-interest rate
             return {
                 "project": project_id,
                 "tax_rate": TaxRate.GENERAL_INTEREST,
@@ -591,7 +590,8 @@ class ProjectTaxStatusApi(APIView):
     )
     def get(self, request: Request, project_id: int) -> Response:
         project = get_object_or_404(project_public_list(), pk=project_id)
-        return Response(TaxStatusOutputSerializer(self._body(project.pk)).data)
+        status = DonationTaxStatus.objects.filter(project=project).first()
+        return Response(TaxStatusOutputSerializer(self._body(project.pk, status)).data)
 
     @extend_schema(
         tags=GIFTS,
@@ -603,13 +603,13 @@ class ProjectTaxStatusApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = get_object_or_404(Project, pk=project_id)
-        donation_tax_status_set(
+        status = donation_tax_status_set(
             project=project,
             tax_rate=data.validated_data["tax_rate"],
             basis=data.validated_data["basis"],
             actor=user_from_request(request),
         )
-        return Response(TaxStatusOutputSerializer(self._body(project.pk)).data)
+        return Response(TaxStatusOutputSerializer(self._body(project.pk, status)).data)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Fixtures shared by every test module."""
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,6 +25,15 @@ def require_service(name: str, available: bool, how: str) -> None:
     if IN_CI:
         pytest.fail(f"{name} is required under CI=true: {how}")
     pytest.skip(f"{name} is not available here: {how}")
+
+
+def require_module(name: str) -> None:
+    """A test-only dependency (an oracle such as pabutools): under CI=true it must be there."""
+    require_service(
+        name,
+        importlib.util.find_spec(name) is not None,
+        "install the test dependencies with bin/setup --dev",
+    )
 
 
 @pytest.fixture

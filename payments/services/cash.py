@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from common.errors import PermissionDeniedError
 from common.money import CURRENCY_EXPONENTS
@@ -48,18 +48,20 @@ def cash_transfer_get(*, reference: str) -> JournalEntry | None:
 def stripe_payouts_booked(*, currency: str) -> int:
     """What the books moved from Stripe to the bank, failed payouts netted out: the provider's
     balance, payouts excepted, is the ledger's cash at Stripe plus this."""
-    paid_out = Posting.objects.filter(
+    totals = Posting.objects.filter(
         account__purpose=AccountPurpose.STRIPE_CASH,
         account__owner_type=OwnerType.PLATFORM,
         account__currency=currency,
+    ).aggregate(
+        out=Sum(
+            "amount", filter=Q(side=Side.CREDIT, entry__idempotency_key__startswith=KEY_PREFIX)
+        ),
+        back=Sum(
+            "amount",
+            filter=Q(side=Side.DEBIT, entry__idempotency_key__startswith=FAILED_KEY_PREFIX),
+        ),
     )
-    out = paid_out.filter(
-        side=Side.CREDIT, entry__idempotency_key__startswith=KEY_PREFIX
-    ).aggregate(total=Sum("amount"))["total"]
-    back = paid_out.filter(
-        side=Side.DEBIT, entry__idempotency_key__startswith=FAILED_KEY_PREFIX
-    ).aggregate(total=Sum("amount"))["total"]
-    return int(out or 0) - int(back or 0)
+    return int(totals["out"] or 0) - int(totals["back"] or 0)
 
 
 def cash_transfer_record(

@@ -376,16 +376,17 @@ def disbursement_approve(*, disbursement: Disbursement, actor: Any) -> Disbursem
                 f"{current.source_account.name} does not hold {current.amount}.",
                 extra={"account": current.source_account.code},
             )
-        cash = _cash_account(current)
-        if current.method == PayoutMethod.MANUAL_BANK and cash.balance < current.amount:
+        if current.method == PayoutMethod.MANUAL_BANK:
             # Money comes in at Stripe: it reaches the bank through a Stripe payout, recorded
             # by its webhook or by the treasurer (POST /api/v1/payments/cash-transfers).
-            raise InsufficientFundsError(
-                f"The bank holds {cash.balance} of the {current.amount} to transfer: record the"
-                " Stripe payout to the bank first.",
-                code="bank_cash_short",
-                extra={"account": cash.code, "bank_cash": cash.balance},
-            )
+            cash = _cash_account(current)
+            if cash.balance < current.amount:
+                raise InsufficientFundsError(
+                    f"The bank holds {cash.balance} of the {current.amount} to transfer: record"
+                    " the Stripe payout to the bank first.",
+                    code="bank_cash_short",
+                    extra={"account": cash.code, "bank_cash": cash.balance},
+                )
         current = _move(
             current,
             DisbursementStatus.APPROVED,

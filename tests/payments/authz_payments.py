@@ -1,12 +1,13 @@
 """Who may call each payments operation (and the membership share operations)."""
 
-from ledger.enums import AccountPurpose, EntryKind
-from ledger.services import credit, debit, fund_account, ledger_entry_post, platform_account
+from ledger.enums import AccountPurpose
+from ledger.services import fund_account
 from members.payment_handlers import membership_shares_purchase
 from payments.services import disbursement_approve, disbursement_request, payment_method_setup_start
 from payments.services.disbursements import payee_account_connect_start
 from payments.services.sandbox import sandbox_payment_confirm, sandbox_setup_confirm
 from tests.authz import Row, everyone, only, signed_in
+from tests.payments.books import grants_pool_given
 
 FINANCE = ["treasurer", "auditor"]
 VISA, AUTHENTICATE = "4242424242424242", "4000002500003155"
@@ -78,14 +79,7 @@ def _disbursement(user, *, approved=False):
     from tests.factories import RoleGrantFactory, UserFactory
     from tests.payments.factories import PayeeAccountFactory
 
-    ledger_entry_post(
-        kind=EntryKind.DONATION,
-        legs=[
-            debit(platform_account(AccountPurpose.BANK_CASH, "EUR"), 5000),
-            credit(fund_account(AccountPurpose.GRANTS_POOL, "EUR"), 5000),
-        ],
-        idempotency_key="authz-funding",
-    )
+    grants_pool_given(amount=5000)
     disbursement = disbursement_request(
         payee=PayeeAccountFactory(),
         amount=3000,
@@ -103,14 +97,7 @@ def _disbursement(user, *, approved=False):
 
 
 def _stripe_cash(user):
-    ledger_entry_post(
-        kind=EntryKind.DONATION,
-        legs=[
-            debit(platform_account(AccountPurpose.STRIPE_CASH, "EUR"), 5000),
-            credit(fund_account(AccountPurpose.GRANTS_POOL, "EUR"), 5000),
-        ],
-        idempotency_key="authz-stripe-cash",
-    )
+    grants_pool_given(AccountPurpose.STRIPE_CASH, amount=5000)
     return {}
 
 

@@ -1,8 +1,9 @@
 """Reading the books in the payments tests: balances and entries, exactly."""
 
-from ledger.enums import AccountPurpose, OwnerType
+from ledger.enums import AccountPurpose, EntryKind, OwnerType
 from ledger.models import Account, JournalEntry
 from ledger.selectors import trial_balance
+from ledger.services import credit, debit, fund_account, ledger_entry_post, platform_account
 
 EUR = "EUR"
 
@@ -65,3 +66,16 @@ def entries(reference_type, reference_id):
 def books_balance():
     """Every currency's debit-normal minus credit-normal balances: zero when the books balance."""
     return {currency: total for currency, total in trial_balance().items() if total}
+
+
+def grants_pool_given(cash=AccountPurpose.BANK_CASH, amount=50_000, currency=EUR):
+    """The grants pool holds `amount`, its money in the bank (or at Stripe), posted directly."""
+    ledger_entry_post(
+        kind=EntryKind.DONATION,
+        legs=[
+            debit(platform_account(cash, currency), amount),
+            credit(fund_account(AccountPurpose.GRANTS_POOL, currency), amount),
+        ],
+        idempotency_key=f"given-{cash}-{amount}-{currency}",
+    )
+    return fund_account(AccountPurpose.GRANTS_POOL, currency)

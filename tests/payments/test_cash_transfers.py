@@ -9,7 +9,7 @@ import pytest
 
 from ledger.enums import AccountPurpose, EntryKind
 from ledger.models import JournalEntry
-from ledger.services import credit, debit, fund_account, ledger_entry_post, platform_account
+from ledger.services import fund_account
 from payments.enums import DisbursementStatus
 from payments.models import WebhookEvent
 from payments.providers.sandbox import sandbox_webhook_secret, sign
@@ -17,24 +17,12 @@ from payments.services import disbursement_request, payment_create, payments_rec
 from payments.services.sandbox import sandbox_payment_confirm
 from tests.factories import UserFactory
 
-from .books import bank_cash, books_balance, grants_pool, stripe_cash
+from .books import bank_cash, books_balance, grants_pool, grants_pool_given, stripe_cash
 from .factories import PayeeAccountFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox", "purpose_handlers")]
 
 URL = "/api/v1/payments/cash-transfers"
-
-
-def _gifts_at_stripe(amount=50_000):
-    """The grants pool, its money at Stripe where gifts arrive."""
-    ledger_entry_post(
-        kind=EntryKind.DONATION,
-        legs=[
-            debit(platform_account(AccountPurpose.STRIPE_CASH, "EUR"), amount),
-            credit(fund_account(AccountPurpose.GRANTS_POOL, "EUR"), amount),
-        ],
-        idempotency_key=f"gifts-{amount}",
-    )
 
 
 def _cash_legs(entry):
@@ -46,7 +34,7 @@ def _cash_legs(entry):
 def test_a_bank_payout_waits_for_the_stripe_payout_that_fills_the_bank(
     client_as, django_capture_on_commit_callbacks
 ):
-    _gifts_at_stripe()
+    grants_pool_given(AccountPurpose.STRIPE_CASH)
     lead = UserFactory()
     disbursement = disbursement_request(
         payee=PayeeAccountFactory(user=lead),  # a bank account: paid by manual transfer
@@ -97,7 +85,7 @@ def test_a_bank_payout_waits_for_the_stripe_payout_that_fills_the_bank(
 
 
 def test_a_recorded_transfer_is_booked_once_and_bad_ones_write_nothing(client_as):
-    _gifts_at_stripe(10_000)
+    grants_pool_given(AccountPurpose.STRIPE_CASH, 10_000)
     client, _treasurer = client_as("treasurer")
     move = {"direction": "to_bank", "amount": 4_000, "reference": "po_once"}
     first = client.post(URL, move, format="json")
@@ -207,7 +195,7 @@ def test_stripe_payouts_to_the_bank_are_booked_from_their_webhook_once(
 def test_a_failed_stripe_payout_nets_to_zero_whichever_event_comes_first(
     client, django_capture_on_commit_callbacks, order
 ):
-    _gifts_at_stripe(10_000)
+    grants_pool_given(AccountPurpose.STRIPE_CASH, 10_000)
     events = [
         _payout_event("payout.paid", "po_bounce", 2_500),
         _payout_event("payout.failed", "po_bounce", 2_500),

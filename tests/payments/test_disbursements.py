@@ -2,9 +2,9 @@
 
 import pytest
 
-from ledger.enums import AccountPurpose, EntryKind
+from ledger.enums import AccountPurpose
 from ledger.models import JournalEntry
-from ledger.services import credit, debit, fund_account, ledger_entry_post, platform_account
+from ledger.services import fund_account
 from members.models import Membership
 from members.payment_handlers import membership_end_with_payback, membership_shares_purchase
 from payments.enums import DisbursementStatus, PayoutMethod
@@ -15,25 +15,12 @@ from payments.services.disbursements import disbursement_send, iban_is_valid
 from payments.services.sandbox import sandbox_payment_confirm
 from tests.factories import MembershipFactory, RoleGrantFactory, UserFactory
 
-from .books import bank_cash, entries, grants_pool, member_shares, stripe_cash
+from .books import bank_cash, entries, grants_pool, grants_pool_given, member_shares, stripe_cash
 from .factories import PayeeAccountFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox", "purpose_handlers")]
 
 IBAN = "FR7630006000011234567890189"
-
-
-def _fund(purpose=AccountPurpose.BANK_CASH, amount=50_000):
-    """The grants pool, with its money in the bank (or at Stripe)."""
-    ledger_entry_post(
-        kind=EntryKind.DONATION,
-        legs=[
-            debit(platform_account(purpose, "EUR"), amount),
-            credit(fund_account(AccountPurpose.GRANTS_POOL, "EUR"), amount),
-        ],
-        idempotency_key=f"fund-{purpose}-{amount}",
-    )
-    return fund_account(AccountPurpose.GRANTS_POOL, "EUR")
 
 
 def _grant(payee, requested_by, amount=12_000, key="g1"):
@@ -50,7 +37,7 @@ def _grant(payee, requested_by, amount=12_000, key="g1"):
 
 
 def test_whoever_asked_cannot_approve_and_nothing_is_written():
-    _fund()
+    grants_pool_given()
     treasurer = RoleGrantFactory(role="treasurer").user
     disbursement = _grant(PayeeAccountFactory(), requested_by=treasurer)
     with pytest.raises(FourEyesError):
@@ -62,7 +49,7 @@ def test_whoever_asked_cannot_approve_and_nothing_is_written():
 
 
 def test_no_one_approves_a_payout_to_themselves():
-    _fund()
+    grants_pool_given()
     treasurer = RoleGrantFactory(role="treasurer").user
     payee = PayeeAccountFactory(user=treasurer)
     with pytest.raises(FourEyesError):
@@ -72,7 +59,7 @@ def test_no_one_approves_a_payout_to_themselves():
 def test_the_database_refuses_an_approval_by_the_requester():
     from django.db import IntegrityError, transaction
 
-    _fund()
+    grants_pool_given()
     lead = UserFactory()
     disbursement = _grant(PayeeAccountFactory(), lead)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -82,7 +69,7 @@ def test_the_database_refuses_an_approval_by_the_requester():
 def test_the_manual_bank_path_submits_then_is_marked_paid(
     client_as, django_capture_on_commit_callbacks
 ):
-    _fund()
+    grants_pool_given()
     lead = UserFactory()
     payee = PayeeAccountFactory(user=lead)
     disbursement = _grant(payee, lead)
@@ -115,7 +102,7 @@ def test_the_manual_bank_path_submits_then_is_marked_paid(
 
 
 def test_a_bounced_bank_transfer_is_reversed(client_as):
-    _fund()
+    grants_pool_given()
     lead = UserFactory()
     disbursement = _grant(PayeeAccountFactory(user=lead), lead)
     client, _treasurer = client_as("treasurer")
@@ -133,7 +120,7 @@ def test_a_bounced_bank_transfer_is_reversed(client_as):
 
 
 def test_a_source_that_cannot_cover_it_is_refused_at_approval():
-    _fund(amount=5_000)
+    grants_pool_given(amount=5_000)
     lead, treasurer = UserFactory(), RoleGrantFactory(role="treasurer").user
     disbursement = _grant(PayeeAccountFactory(user=lead), lead, amount=12_000)
     from ledger.exceptions import InsufficientFundsError
@@ -147,7 +134,7 @@ def test_a_source_that_cannot_cover_it_is_refused_at_approval():
 
 def test_a_connect_payee_must_have_an_account_before_approval():
     lead, treasurer = UserFactory(), RoleGrantFactory(role="treasurer").user
-    _fund(AccountPurpose.STRIPE_CASH)
+    grants_pool_given(AccountPurpose.STRIPE_CASH)
     payee = PayeeAccountFactory(
         user=lead, method=PayoutMethod.STRIPE_CONNECT, payouts_enabled=False
     )
@@ -156,7 +143,7 @@ def test_a_connect_payee_must_have_an_account_before_approval():
 
 
 def test_illegal_moves_get_409_and_write_nothing(client_as):
-    _fund()
+    grants_pool_given()
     lead = UserFactory()
     disbursement = _grant(PayeeAccountFactory(user=lead), lead)
     client, _treasurer = client_as("treasurer")
@@ -180,7 +167,7 @@ def test_illegal_moves_get_409_and_write_nothing(client_as):
 
 
 def test_bad_input_gets_400_and_writes_nothing(client_as):
-    _fund()
+    grants_pool_given()
     lead = UserFactory()
     disbursement = _grant(PayeeAccountFactory(user=lead), lead)
     client, _treasurer = client_as("treasurer")
@@ -203,7 +190,7 @@ def test_bad_input_gets_400_and_writes_nothing(client_as):
 
 
 def test_the_treasurer_lists_and_filters_disbursements(client_as):
-    _fund()
+    grants_pool_given()
     lead = UserFactory()
     payee = PayeeAccountFactory(user=lead)
     first, second = _grant(payee, lead, key="a"), _grant(payee, lead, amount=500, key="b")
@@ -258,7 +245,7 @@ def test_ending_a_membership_asks_for_the_shares_to_be_paid_back(
     assert body["disbursement"]["purpose"] == "share_redemption"
 
     # The treasurer approves; the money leaves the member's shares account for the bank.
-    _fund(AccountPurpose.BANK_CASH, amount=10_000)
+    grants_pool_given(AccountPurpose.BANK_CASH, amount=10_000)
     treasurer = RoleGrantFactory(role="treasurer").user
     disbursement = Disbursement.objects.get(pk=body["disbursement"]["id"])
     disbursement_approve(disbursement=disbursement, actor=treasurer)

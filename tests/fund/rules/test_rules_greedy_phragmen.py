@@ -12,6 +12,7 @@ from fund.rules.election import ApprovalElection
 from fund.rules.greedy import greedy_by_approvals
 from fund.rules.pabulib import read_pabulib
 from fund.rules.phragmen import sequential_phragmen
+from tests.fixtures import require_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "pabulib"
@@ -81,7 +82,7 @@ def test_greedy_matches_pabutools(file_name):
 
 
 def test_phragmen_matches_pabutools_on_wieliczka():
-    pytest.importorskip("pabutools")
+    require_module("pabutools")
     from pabutools.election import parse_pabulib
     from pabutools.rules import sequential_phragmen as pabutools_phragmen
     from pabutools.tiebreaking import TieBreakingRule

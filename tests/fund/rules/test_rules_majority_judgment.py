@@ -15,6 +15,7 @@ from fund.rules.majority_judgment import (
     majority_value_difference,
     tally_option,
 )
+from tests.fixtures import require_module
 
 
 def test_the_lower_median_decides():
@@ -127,7 +128,7 @@ def test_agrees_with_pref_voting(ballots):
     """pref_voting ranks by lower median, then the same gauge (+p if p > q, else -q), and returns
     every option tied at that level; it has no majority-value level. So its winner set is the
     set of options tied with ours at (median, gauge), and our winners are among them."""
-    pytest.importorskip("pref_voting")
+    require_module("pref_voting")
     from pref_voting.grade_methods import majority_judgement
     from pref_voting.grade_profiles import GradeProfile
 

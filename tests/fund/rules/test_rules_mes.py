@@ -25,6 +25,7 @@ from fund.rules.mes import (
     equal_shares_add1,
 )
 from fund.rules.pabulib import read_pabulib
+from tests.fixtures import require_module
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "pabulib"
@@ -265,7 +266,7 @@ def _make_golden_module() -> ModuleType:
 
 
 def test_wieliczka_live_against_pabutools():
-    pytest.importorskip("pabutools")
+    require_module("pabutools")
     from pabutools.election import Cost_Sat, parse_pabulib
     from pabutools.rules import greedy_utilitarian_welfare, method_of_equal_shares
 
