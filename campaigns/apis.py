@@ -34,7 +34,6 @@ from members.selectors import user_from_request
 
 from . import selectors, services
 from .enums import (
-    PUBLIC_STATUSES,
     CampaignStatus,
     FundingModel,
     Licence,
@@ -1670,6 +1669,50 @@ class PledgeOutputSerializer(serializers.ModelSerializer[Pledge]):
         return f"/api/v1/ledger/entries/{pledge.charge_entry_id}/proof"
 
 
+_instant = serializers.DateTimeField()
+
+
+def pledge_payload(pledge: Pledge) -> dict[str, Any]:
+    """`PledgeOutputSerializer`'s answer for one pledge, built directly: the pledge request is
+    the platform's hottest write and a model serializer costs as much as its insert. The two
+    are kept equal by a test."""
+
+    def instant(value: Any) -> str | None:
+        return None if value is None else _instant.to_representation(value)
+
+    campaign = pledge.campaign
+    charge_entry_id = pledge.charge_entry_id
+    return {
+        "id": pledge.pk,
+        "campaign": {
+            "id": campaign.pk,
+            "slug": campaign.slug,
+            "title": campaign.title,
+            "status": campaign.status,
+            "funding_model": campaign.funding_model,
+        },
+        "tier": pledge.tier_id,
+        "amount": pledge.amount,
+        "refunded_amount": pledge.refunded_amount,
+        "currency": pledge.currency,
+        "status": pledge.status,
+        "is_anonymous": pledge.is_anonymous,
+        "public_message": pledge.public_message,
+        "payment_method": pledge.payment_method_id,
+        "attempts": pledge.attempts,
+        "retry_until": instant(pledge.retry_until),
+        "failure_code": pledge.failure_code,
+        "failure_message": pledge.failure_message,
+        "created_at": instant(pledge.created_at),
+        "committed_at": instant(pledge.committed_at),
+        "collected_at": instant(pledge.collected_at),
+        "charge_entry_id": charge_entry_id,
+        "proof_url": (
+            None if charge_entry_id is None else f"/api/v1/ledger/entries/{charge_entry_id}/proof"
+        ),
+    }
+
+
 class PledgeCreateInputSerializer(StrictInputSerializer):
     campaign = StrictIntegerField(min_value=1)
     amount = AmountField()
@@ -1722,32 +1765,15 @@ class PledgeListCreateApi(generics.ListCreateAPIView[Pledge]):
         data = PledgeCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        campaign = (
-            Campaign.objects.filter(pk=values["campaign"])
-            .only(
-                "id",
-                "slug",
-                "title",
-                "status",
-                "currency",
-                "funding_model",
-                "deadline",
-                "project_id",
-                "goal",
-            )
-            .first()
-        )
-        if campaign is None or campaign.status not in PUBLIC_STATUSES:
-            raise serializers.ValidationError({"campaign": ["Unknown campaign."]})
         tier = None
         if values["tier"] is not None:
-            tier = Tier.objects.filter(pk=values["tier"], campaign_id=campaign.pk).first()
+            tier = Tier.objects.filter(pk=values["tier"], campaign_id=values["campaign"]).first()
             if tier is None:
                 raise serializers.ValidationError({"tier": ["Unknown tier for this campaign."]})
         key = request.headers.get("Idempotency-Key", "").strip()[:80] or None
         pledge = services.pledge_create(
             backer=user_from_request(request),
-            campaign=campaign,
+            campaign=values["campaign"],
             amount=values["amount"],
             tier=tier,
             is_anonymous=values["is_anonymous"],
@@ -1755,8 +1781,7 @@ class PledgeListCreateApi(generics.ListCreateAPIView[Pledge]):
             payment_method_id=values["payment_method"],
             client_key=key,
         )
-        pledge.campaign = campaign
-        return Response(PledgeOutputSerializer(pledge).data, status=status.HTTP_201_CREATED)
+        return Response(pledge_payload(pledge), status=status.HTTP_201_CREATED)
 
 
 def _my_pledge(request: Request, pledge_id: int) -> Pledge:

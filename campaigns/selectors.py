@@ -382,7 +382,7 @@ def pledges_per_tier(campaign: Campaign) -> list[dict[str, Any]]:
         Pledge.objects.filter(campaign_id=campaign.pk, status__in=counted_statuses(campaign))
         .values("tier_id", "tier__title")
         .annotate(count=Count("id"), amount=Sum(F("amount") - F("refunded_amount")))
-        .order_by("tier_id")
+        .order_by(F("tier_id").asc(nulls_last=True))
     )
     return [
         {

@@ -4,6 +4,9 @@ from typing import Any
 
 from django.conf import settings
 
+# The largest value of a bigint column (ids): a larger one would fail in the database.
+BIGINT_MAX = 2**63 - 1
+
 
 def replica_alias() -> str:
     """The alias for lag-tolerant reads (public pages, exports): the replica when configured."""
@@ -25,3 +28,137 @@ class ReplicaRouter:
 
     def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
         return db == "default"
+
+
+class CompiledQuery:
+    """A read query that the ORM writes once per database and the hot path runs many times.
+
+    `build` receives one placeholder per name in `placeholders` and returns a `.values()`
+    queryset; the compiled statement is kept, and `rows()` runs it with new values in the
+    placeholders' places, converting the columns as the ORM would. Building and compiling a
+    queryset costs several times what running it does, which matters only on the few paths that
+    run on every request. Each placeholder must reach the statement as a parameter, unchanged:
+    a build that folds one into the SQL or transforms it is refused when first compiled.
+    """
+
+    def __init__(self, build: Any, placeholders: dict[str, Any]) -> None:
+        self._build = build
+        self._placeholders = placeholders
+        self._compiled: dict[str, tuple[str, list[Any], dict[int, Any], list[str]]] = {}
+
+    def _compile(self, alias: str) -> tuple[str, list[Any], dict[int, Any], list[str]]:
+        query = self._build(**self._placeholders).using(alias).query
+        compiler = query.get_compiler(alias)
+        sql, params = compiler.as_sql()
+        slots: list[Any] = []
+        for value in params:
+            named = [
+                name
+                for name, placeholder in self._placeholders.items()
+                if type(placeholder) is type(value) and placeholder == value
+            ]
+            slots.append(_Slot(named[0]) if named else value)
+        missing = set(self._placeholders) - {slot.name for slot in slots if isinstance(slot, _Slot)}
+        if missing:
+            raise ValueError(f"placeholders not passed as parameters: {sorted(missing)}")
+        columns = [select[0] for select in compiler.select[: compiler.col_count]]
+        converters = compiler.get_converters(columns)
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        self._compiled[alias] = entry = (sql, slots, converters, names)
+        return entry
+
+    def rows(self, alias: str = "default", **values: Any) -> list[dict[str, Any]]:
+        from django.db import connections
+
+        sql, slots, converters, names = self._compiled.get(alias) or self._compile(alias)
+        params = [values[slot.name] if isinstance(slot, _Slot) else slot for slot in slots]
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = cursor.fetchall()
+        result = []
+        for row in fetched:
+            converted = list(row)
+            for index, (functions, expression) in converters.items():
+                for function in functions:
+                    converted[index] = function(converted[index], expression, connection)
+            result.append(dict(zip(names, converted, strict=True)))
+        return result
+
+
+class _Slot:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class CompiledInsert:
+    """One row of a model inserted by the statement the ORM writes for it, compiled once per
+    database. The values go through each field's `pre_save` and `get_db_prep_save` as in
+    `Model.save()`, and the returned columns (the id) are set on the instance. No signals are
+    sent: it is meant for the models of a hot path that has none. A value that is an expression,
+    or a database that cannot return the id from the insert, takes `Model.save()` instead.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._compiled: dict[str, tuple[str, list[Any], tuple[Any, ...], list[Any]] | None] = {}
+
+    def _compile(self, alias: str) -> tuple[str, list[Any], tuple[Any, ...], list[Any]] | None:
+        from django.db import connections
+        from django.db.models.sql import InsertQuery
+
+        connection = connections[alias]
+        meta = self.model._meta
+        compiled = None
+        if connection.features.can_return_columns_from_insert:
+            fields = [
+                field
+                for field in meta.local_concrete_fields
+                if field not in meta.pk_fields and not field.generated
+            ]
+            query = InsertQuery(self.model)
+            query.insert_values(fields, [self.model()], raw=False)
+            compiler = query.get_compiler(alias)
+            compiler.returning_fields = meta.db_returning_fields
+            ((sql, params),) = compiler.as_sql()
+            returning = tuple(getattr(compiler, "returning_params", ()))
+            if len(params) == len(fields) + len(returning) and "VALUES (%s" in sql:
+                compiled = (sql, fields, returning, list(meta.db_returning_fields))
+        self._compiled[alias] = compiled
+        return compiled
+
+    def insert(self, obj: Any, using: str = "default") -> Any:
+        from django.db import connections
+
+        compiled = self._compiled[using] if using in self._compiled else self._compile(using)
+        connection = connections[using]
+        values = []
+        if compiled is not None:
+            sql, fields, returning, returning_fields = compiled
+            for field in fields:
+                value = field.pre_save(obj, add=True)
+                if hasattr(value, "resolve_expression"):
+                    compiled = None
+                    break
+                values.append(field.get_db_prep_save(value, connection=connection))
+        if compiled is None:
+            obj.save(force_insert=True, using=using)
+            return obj
+        obj._prepare_related_fields_for_save(operation_name="save")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, *returning])
+            row = connection.ops.fetch_returned_insert_columns(  # type: ignore[attr-defined]
+                cursor, returning
+            )
+        for field, value in zip(returning_fields, row, strict=True):
+            col = field.get_col(self.model._meta.db_table)
+            for converter in connection.ops.get_db_converters(col) + col.get_db_converters(
+                connection
+            ):
+                value = converter(value, col, connection)
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = using
+        return obj

@@ -4,6 +4,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from common.db import CompiledInsert
+
 from ..models import Campaign, CampaignEvent, Milestone, MilestoneEvent, Pledge, PledgeEvent
 from ..selectors import backer_name, campaign_progress_get
 from ..webhooks import webhook_event_emit
@@ -24,13 +26,19 @@ def campaign_event_add(
 def pledge_event_add(
     pledge: Pledge | int, source: str, target: str, actor: Any = None, note: str = ""
 ) -> None:
-    PledgeEvent.objects.create(
-        pledge_id=pledge if isinstance(pledge, int) else pledge.pk,
-        from_status=source,
-        to_status=target,
-        actor=actor if getattr(actor, "pk", None) else None,
-        note=note[:500],
+    _PLEDGE_EVENT_INSERT.insert(
+        PledgeEvent(
+            pledge_id=pledge if isinstance(pledge, int) else pledge.pk,
+            from_status=source,
+            to_status=target,
+            actor=actor if getattr(actor, "pk", None) else None,
+            note=note[:500],
+        )
     )
+
+
+# Every pledge's move appends one, the pledge request included.
+_PLEDGE_EVENT_INSERT = CompiledInsert(PledgeEvent)
 
 
 def milestone_event_add(

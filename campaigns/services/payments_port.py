@@ -30,14 +30,14 @@ def saved_method_get(*, user: User, payment_method_id: int) -> Any | None:
     ).first()
 
 
-def saved_method_usable(*, user: User, payment_method_id: int) -> Exists:
+def saved_method_usable(*, user_id: int, payment_method_id: int) -> Exists:
     """Whether the backer's own saved card is still attached, as an expression: the pledge path
     reads it in the same query as the campaign's state."""
     from payments.models import SavedPaymentMethod
 
     return Exists(
         SavedPaymentMethod.objects.filter(
-            pk=payment_method_id, user_id=user.pk, detached_at__isnull=True
+            pk=payment_method_id, user_id=user_id, detached_at__isnull=True
         )
     )
 

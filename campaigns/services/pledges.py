@@ -17,6 +17,7 @@ from django.db.models import F, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from common.db import BIGINT_MAX, CompiledInsert, CompiledQuery
 from common.errors import ConflictError, IllegalTransitionError, NotFoundError
 from common.queue import enqueue_on_commit, publish
 from members.models import User
@@ -24,6 +25,7 @@ from members.models import User
 from ..enums import (
     CANCELLABLE_STATUSES,
     COLLECTED_STATUSES,
+    PUBLIC_STATUSES,
     CampaignStatus,
     FundingModel,
     PledgeStatus,
@@ -95,7 +97,7 @@ def _attempt_of(idempotency_key: str) -> int | None:
 # --- making a pledge --------------------------------------------------------------------------
 
 
-def _amount_check(campaign: Campaign, amount: int, tier: Tier | None) -> None:
+def _amount_check(campaign_id: int, amount: int, tier: Tier | None) -> None:
     if type(amount) is not int or amount < settings.CAMPAIGN_MIN_PLEDGE:
         raise PledgeAmountError(
             fields={"amount": [f"The smallest pledge is {settings.CAMPAIGN_MIN_PLEDGE}."]}
@@ -103,7 +105,7 @@ def _amount_check(campaign: Campaign, amount: int, tier: Tier | None) -> None:
     if amount > settings.MAX_PAYMENT_AMOUNT:
         raise PledgeAmountError(fields={"amount": ["This amount is above the platform's limit."]})
     if tier is not None:
-        if tier.campaign_id != campaign.pk:
+        if tier.campaign_id != campaign_id:
             raise PledgeError(
                 "This tier belongs to another campaign.",
                 code="tier_invalid",
@@ -118,7 +120,7 @@ def _amount_check(campaign: Campaign, amount: int, tier: Tier | None) -> None:
 def pledge_create(
     *,
     backer: User,
-    campaign: Campaign,
+    campaign: Campaign | int,
     amount: int,
     tier: Tier | None = None,
     is_anonymous: bool = False,
@@ -132,32 +134,41 @@ def pledge_create(
     (keep-it-all); without one it waits for the card. The request path holds no lock on the
     campaign row and posts nothing to the ledger: one query reads the campaign's state, the
     replay of an idempotency key and the card, then the pledge and its event are inserted.
+    `campaign` may be given by id: a campaign that is unknown or not public is refused, and the
+    returned pledge carries the campaign's public fields from that same query.
     """
-    _amount_check(campaign, amount, tier)
+    campaign_id = campaign if isinstance(campaign, int) else campaign.pk
+    _amount_check(campaign_id, amount, tier)
     now = timezone.now()
     tasks = _tasks()
-    checks: dict[str, Any] = {}
-    if client_key:
-        checks["replay"] = Subquery(
-            Pledge.objects.filter(backer_id=backer.pk, client_key=client_key).values("pk")[:1]
-        )
-    if payment_method_id is not None:
-        checks["card_ok"] = payments_port.saved_method_usable(
-            user=backer, payment_method_id=payment_method_id
-        )
+    if payment_method_id is not None and not 0 < payment_method_id <= BIGINT_MAX:
+        raise PaymentMethodError(fields={"payment_method": ["Unknown or removed card."]})
+    brief: dict[str, Any] = {}
     try:
         with transaction.atomic(durable=True):
-            row = (
-                Campaign.objects.filter(pk=campaign.pk)
-                .annotate(**checks)
-                .values("status", "deadline", "currency", "funding_model", *checks)
-                .first()
+            rows = (
+                _PLEDGE_CHECK.rows(
+                    campaign=campaign_id,
+                    backer=backer.pk,
+                    client_key=client_key or None,
+                    payment_method=payment_method_id,
+                )
+                if 0 < campaign_id <= BIGINT_MAX
+                else []
             )
-            if row is not None and row.get("replay") is not None:
+            row = rows[0] if rows else None
+            if row is None or row["status"] not in PUBLIC_STATUSES:
+                raise PledgeError(
+                    "The data sent is not valid.",
+                    code="validation_error",
+                    fields={"campaign": ["Unknown campaign."]},
+                )
+            brief = {name: row[name] for name in (*BRIEF_FIELDS, "currency")}
+            if row["replay"] is not None:
                 raise _Replay()
-            if payment_method_id is not None and not (row and row["card_ok"]):
+            if payment_method_id is not None and not row["card_ok"]:
                 raise PaymentMethodError(fields={"payment_method": ["Unknown or removed card."]})
-            if row is None or row["status"] != CampaignStatus.LIVE or row["deadline"] <= now:
+            if row["status"] != CampaignStatus.LIVE or row["deadline"] <= now:
                 raise CampaignNotLiveError()
             currency, model = row["currency"], row["funding_model"]
             if (
@@ -175,20 +186,22 @@ def pledge_create(
                     if model == FundingModel.ALL_OR_NOTHING
                     else PledgeStatus.COLLECTING
                 )
-            pledge = Pledge.objects.create(
-                campaign_id=campaign.pk,
-                backer=backer,
-                tier=tier,
-                amount=amount,
-                currency=currency,
-                status=status,
-                is_anonymous=is_anonymous,
-                public_message=public_message.strip()[:500],
-                payment_method_id=payment_method_id,
-                attempts=1 if status == PledgeStatus.COLLECTING else 0,
-                committed_at=now if status == PledgeStatus.COMMITTED else None,
-                client_key=client_key or None,
-                created_at=now,
+            pledge = _PLEDGE_INSERT.insert(
+                Pledge(
+                    campaign_id=campaign_id,
+                    backer=backer,
+                    tier=tier,
+                    amount=amount,
+                    currency=currency,
+                    status=status,
+                    is_anonymous=is_anonymous,
+                    public_message=public_message.strip()[:500],
+                    payment_method_id=payment_method_id,
+                    attempts=1 if status == PledgeStatus.COLLECTING else 0,
+                    committed_at=now if status == PledgeStatus.COMMITTED else None,
+                    client_key=client_key or None,
+                    created_at=now,
+                )
             )
             pledge_event_add(pledge, "", status, backer, "pledged")
             if status == PledgeStatus.COMMITTED:
@@ -204,16 +217,53 @@ def pledge_create(
         )
         if existing is None:
             raise
-        return _same_request(existing, campaign, amount)
+        pledge = _same_request(existing, campaign_id, amount)
+    pledge.campaign = (
+        campaign if isinstance(campaign, Campaign) else Campaign(pk=campaign_id, **brief)
+    )
     return pledge
+
+
+# The campaign's fields a pledge's answer shows, read by the pledge's one query.
+BRIEF_FIELDS = ("slug", "title", "status", "funding_model")
+
+
+def _pledge_check(*, campaign: int, backer: int, client_key: str, payment_method: int) -> Any:
+    """The pledge's one read: the campaign's state, the replay of this backer's idempotency key
+    and whether the card is theirs and still attached."""
+    return (
+        Campaign.objects.filter(pk=campaign)
+        .annotate(
+            replay=Subquery(
+                Pledge.objects.filter(backer_id=backer, client_key=client_key).values("pk")[:1]
+            ),
+            card_ok=payments_port.saved_method_usable(
+                user_id=backer, payment_method_id=payment_method
+            ),
+        )
+        .values(*BRIEF_FIELDS, "deadline", "currency", "replay", "card_ok")
+    )
+
+
+# Compiled once: the pledge request runs these every time (common.db).
+_PLEDGE_INSERT = CompiledInsert(Pledge)
+_PLEDGE_CHECK = CompiledQuery(
+    _pledge_check,
+    {
+        "campaign": -7_000_001,
+        "backer": -7_000_002,
+        "client_key": "\x00pledge-check:client_key",
+        "payment_method": -7_000_003,
+    },
+)
 
 
 class _Replay(Exception):
     """An idempotency key already used by this backer: the pledge it made is the answer."""
 
 
-def _same_request(existing: Pledge, campaign: Campaign, amount: int) -> Pledge:
-    if existing.campaign_id != campaign.pk or existing.amount != amount:
+def _same_request(existing: Pledge, campaign_id: int, amount: int) -> Pledge:
+    if existing.campaign_id != campaign_id or existing.amount != amount:
         raise ConflictError(
             "This idempotency key was used for another pledge.", code="idempotency_conflict"
         )

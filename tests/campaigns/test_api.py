@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from campaigns import services
+from campaigns.apis import PledgeOutputSerializer, pledge_payload
 from campaigns.enums import FundingModel
 from campaigns.models import Campaign, Pledge, WebhookEndpoint
 from members.enums import PublicIdentity
@@ -168,6 +169,74 @@ def test_a_tier_of_another_campaign_is_refused():
         {"tier": ["Unknown tier for this campaign."]},
     )
     assert Pledge.objects.count() == 0
+
+
+@pytest.mark.parametrize("state", ["unknown", "draft"])
+def test_a_campaign_that_is_not_public_is_unknown_and_writes_nothing(state):
+    campaign = launched_campaign(lead=person("lead"))
+    if state == "draft":
+        Campaign.objects.filter(pk=campaign.pk).update(status="draft")
+    target = campaign.pk + 1_000 if state == "unknown" else campaign.pk
+    response = client_for(person()).post(
+        "/api/v1/pledges", {"campaign": target, "amount": 5_000}, format="json"
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["fields"]) == (
+        "validation_error",
+        {"campaign": ["Unknown campaign."]},
+    )
+    assert Pledge.objects.count() == 0
+
+
+def test_the_pledge_answer_is_the_serializers_in_every_state(django_capture_on_commit_callbacks):
+    """The create answer is built without the serializer; it must say exactly what it says."""
+    campaign = launched_campaign(lead=person("lead"), funding_model=FundingModel.KEEP_IT_ALL)
+    tier = TierFactory(campaign=campaign, amount=1_000, limit=10)
+    backer = person()
+    card = saved_card(backer)
+    client = client_for(backer)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            "/api/v1/pledges",
+            {
+                "campaign": campaign.pk,
+                "amount": 2_500,
+                "tier": tier.pk,
+                "payment_method": card.pk,
+                "is_anonymous": True,
+                "public_message": "  Bravo  ",
+            },
+            format="json",
+        )
+    assert created.status_code == 201
+    pledge = Pledge.objects.get(pk=created.json()["id"])
+    assert pledge.status == "collected"  # charged by the worker since
+    assert created.json()["status"] == "collecting"
+    # The answer given at creation is what the serializer says of the pledge as it was then.
+    pledge.status, pledge.attempts, pledge.collected_at, pledge.charge_entry_id = (
+        "collecting",
+        1,
+        None,
+        None,
+    )
+    assert created.json() == PledgeOutputSerializer(pledge).data
+    # And in the later states: collected with its ledger entry, then a failed charge.
+    pledge.refresh_from_db()
+    assert pledge.charge_entry_id is not None
+    assert pledge_payload(pledge) == PledgeOutputSerializer(pledge).data
+    Pledge.objects.filter(pk=pledge.pk).update(
+        status="charge_failed",
+        failure_code="card_declined",
+        failure_message="Refusée",
+        retry_until=pledge.created_at,
+        charge_entry_id=None,
+    )
+    pledge.refresh_from_db()
+    assert pledge_payload(pledge) == PledgeOutputSerializer(pledge).data
+    detail = client.get(f"/api/v1/pledges/{pledge.pk}")
+    assert detail.json() == pledge_payload(pledge)
+    assert detail.json()["retry_until"] is not None
 
 
 def test_a_sold_out_tier_answers_409_and_writes_nothing():
