@@ -111,6 +111,13 @@ def pledge_receipt_send(pledge_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
+def pledge_receipts_send(pledge_ids: list[int]) -> int:
+    """The receipts of pledges committed together, gathered by the web process that took them;
+    each is sent once, as `pledge_receipt_send` does. Returns how many were sent now."""
+    return sum(1 for pledge_id in pledge_ids if pledge_receipt_send(pledge_id))
+
+
+@shared_task(acks_late=True)
 def pledge_email_send(pledge_id: int, kind: str) -> bool:
     from .emails import pledge_email
 

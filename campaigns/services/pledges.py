@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from common.db import BIGINT_MAX, CompiledInsert, CompiledQuery
 from common.errors import ConflictError, IllegalTransitionError, NotFoundError
-from common.queue import enqueue_on_commit, publish
+from common.queue import enqueue_gathered_on_commit, enqueue_on_commit, publish
 from members.models import User
 
 from ..enums import (
@@ -205,7 +205,7 @@ def pledge_create(
             )
             pledge_event_add(pledge, "", status, backer, "pledged")
             if status == PledgeStatus.COMMITTED:
-                enqueue_on_commit(tasks.pledge_receipt_send, pledge.pk)
+                enqueue_gathered_on_commit(tasks.pledge_receipts_send, pledge.pk)
             elif status == PledgeStatus.COLLECTING:
                 enqueue_on_commit(tasks.pledge_collect, pledge.pk)
     except (_Replay, IntegrityError):

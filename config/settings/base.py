@@ -257,9 +257,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
+        "common.throttling.AnonThrottle",
         "common.throttling.SignedInRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "common.throttling.ScopedThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="300/min"),
@@ -365,6 +365,9 @@ CAMPAIGN_CHARGE_MAX_ATTEMPTS = env.int("CAMPAIGN_CHARGE_MAX_ATTEMPTS", default=3
 CAMPAIGN_PUBLIC_CACHE_SECONDS = env.int("CAMPAIGN_PUBLIC_CACHE_SECONDS", default=5)
 # Each process also holds the hottest public answers this long (common/microcache.py).
 PUBLIC_MICROCACHE_SECONDS = env.float("PUBLIC_MICROCACHE_SECONDS", default=1.0)
+# How long a web process gathers the items of a gathered task (pledge receipts) before it
+# publishes them as one message (common.queue.enqueue_gathered_on_commit); 0 publishes each.
+TASK_GATHER_SECONDS = env.float("TASK_GATHER_SECONDS", default=0.05)
 CAMPAIGNS_SWEEP_GRACE = timedelta(seconds=env.int("CAMPAIGNS_SWEEP_GRACE_SECONDS", default=120))
 # Funding rounds: the fewest projects a ballot approves (a round may ask for more), and an
 # optional check, plugged in by the fund's money side, that the pools cover a round's budget.
