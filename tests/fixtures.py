@@ -160,6 +160,9 @@ def celery_worker(transactional_db: Any) -> Iterator[Any]:
         ) as worker:
             yield worker
     finally:
+        from common.queue import gathered_flush
+
+        gathered_flush()  # what this process gathered goes to the test broker, not the next one
         task_postrun.disconnect(record)
         app.conf.task_always_eager = saved["task_always_eager"]
         celery_use_broker(app, saved["broker_url"])
