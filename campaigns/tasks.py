@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from common.email import email_queue
+from common.email import email_queue, emails_queue
 from common.queue import publish
 from payments.exceptions import ProviderUnavailableError
 
@@ -112,9 +112,27 @@ def pledge_receipt_send(pledge_id: int) -> bool:
 
 @shared_task(acks_late=True)
 def pledge_receipts_send(pledge_ids: list[int]) -> int:
-    """The receipts of pledges committed together, gathered by the web process that took them;
-    each is sent once, as `pledge_receipt_send` does. Returns how many were sent now."""
-    return sum(1 for pledge_id in pledge_ids if pledge_receipt_send(pledge_id))
+    """The receipts of pledges committed together, gathered by the web process that took them:
+    claimed in one transaction (each is sent once, as `pledge_receipt_send` does) and sent as
+    one batch of emails. Returns how many were claimed now."""
+    from .emails import pledge_email
+
+    with transaction.atomic():
+        claimable = Pledge.objects.filter(
+            pk__in=pledge_ids,
+            receipt_sent_at__isnull=True,
+            status__in=[PledgeStatus.COMMITTED, *COLLECTED_STATUSES],
+        )
+        ids = list(claimable.select_for_update().order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            return 0
+        Pledge.objects.filter(pk__in=ids).update(receipt_sent_at=timezone.now())
+        messages = []
+        for pledge in Pledge.objects.select_related("backer", "campaign").filter(pk__in=ids):
+            subject, body = pledge_email(pledge, "receipt")
+            messages.append({"subject": subject, "body": body, "recipients": [pledge.backer.email]})
+        emails_queue(messages)
+    return len(ids)
 
 
 @shared_task(acks_late=True)

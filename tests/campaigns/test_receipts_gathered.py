@@ -95,3 +95,72 @@ def test_a_surge_of_pledges_gets_one_receipt_each_from_gathered_messages(celery_
     ]
     # Six pledges, fewer messages: each carries the receipts its moment gathered.
     assert 1 <= len(gathered) < 6
+
+
+@pytest.mark.django_db
+def test_a_batch_claims_each_receipt_once_and_sends_them_together(
+    django_capture_on_commit_callbacks,
+):
+    campaign = launched_campaign(lead=person("lead"))
+    backers = [person() for _ in range(3)]
+    pledges = [
+        Pledge.objects.create(
+            campaign=campaign, backer=b, amount=1_000, currency="EUR", status="committed"
+        )
+        for b in backers
+    ]
+    pending = Pledge.objects.create(
+        campaign=campaign, backer=person(), amount=1_000, currency="EUR", status="pending"
+    )
+    ids = [p.pk for p in pledges] + [pending.pk]
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.pledge_receipts_send(ids) == 3
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(b.email for b in backers)
+    assert all(campaign.title in m.subject for m in mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.pledge_receipts_send(ids) == 0  # already sent: nothing again
+    assert len(mail.outbox) == 3
+    assert Pledge.objects.filter(pk__in=ids, receipt_sent_at__isnull=False).count() == 3
+
+
+class _FailsOnSecond:
+    """A mail backend whose server goes away after the first email."""
+
+    sent: list = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        if len(_FailsOnSecond.sent) >= 1:
+            raise ConnectionRefusedError("mail server went away")
+        _FailsOnSecond.sent.extend(messages)
+        return len(messages)
+
+
+def test_a_batch_whose_mail_server_goes_away_retries_the_rest_one_by_one(settings, monkeypatch):
+    from common import tasks as common_tasks
+
+    settings.EMAIL_BACKEND = f"{__name__}._FailsOnSecond"
+    _FailsOnSecond.sent = []
+    retried: list[tuple] = []
+    monkeypatch.setattr(
+        queue, "publish", lambda task, *args: retried.append((task.name, args)) or True
+    )
+    messages = [
+        {"subject": f"Reçu {n}", "body": "Merci", "recipients": [f"b{n}@example.org"]}
+        for n in range(3)
+    ]
+    assert common_tasks.emails_send(messages) == 1
+    assert [m.to for m in _FailsOnSecond.sent] == [["b0@example.org"]]
+    assert retried == [
+        ("common.tasks.email_send", ("Reçu 1", "Merci", ["b1@example.org"], None)),
+        ("common.tasks.email_send", ("Reçu 2", "Merci", ["b2@example.org"], None)),
+    ]
