@@ -65,12 +65,14 @@ class SlidingLogMixin(SimpleRateThrottle):
     num_requests: int
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        script = _sliding_log() if self.rate is not None else None
-        if script is None:
-            return bool(super().allow_request(request, view))
+        if self.rate is None:
+            return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
-            return True
+            return True  # not counted by this rate (an anonymous reader for the user rate)
+        script = _sliding_log()
+        if script is None:
+            return bool(super().allow_request(request, view))
         from redis.exceptions import RedisError
 
         self.now = now = self.timer()
