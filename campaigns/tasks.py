@@ -94,20 +94,7 @@ def milestone_sync(milestone_id: int) -> str:
 @shared_task(acks_late=True)
 def pledge_receipt_send(pledge_id: int) -> bool:
     """The receipt, once: the pledge row remembers that it was sent."""
-    from .emails import pledge_email
-
-    with transaction.atomic():
-        claimed = Pledge.objects.filter(
-            pk=pledge_id,
-            receipt_sent_at__isnull=True,
-            status__in=[PledgeStatus.COMMITTED, *COLLECTED_STATUSES],
-        ).update(receipt_sent_at=timezone.now())
-        if not claimed:
-            return False
-        pledge = Pledge.objects.select_related("backer", "campaign").get(pk=pledge_id)
-        subject, body = pledge_email(pledge, "receipt")
-        email_queue(subject=subject, body=body, recipients=[pledge.backer.email])
-    return True
+    return bool(pledge_receipts_send([pledge_id]))
 
 
 @shared_task(acks_late=True)

@@ -2,15 +2,14 @@
 
 import hashlib
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
-from django.db import connections, router
-from django.db.models import Model
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
+
+from common.db import CompiledQuery
 
 from .models import ApiToken, User
 
@@ -23,53 +22,28 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-@cache
-def _token_lookup_sql(alias: str) -> tuple[str, list[Any], list[Any]]:
-    """The token and its owner in one statement, written once per database from the models'
-    own columns. Every API request authenticates, and building this query through the ORM
-    costs five times what running it does."""
-    quote = connections[alias].ops.quote_name
-
-    def column(model: type[Model], name: str) -> str:
-        return quote(str(model._meta.get_field(name).column))  # type: ignore[union-attr]
-
-    token_columns = [field.get_col("t") for field in ApiToken._meta.concrete_fields]
-    user_columns = [field.get_col("u") for field in User._meta.concrete_fields]
-    select = ", ".join(
-        [f"t.{quote(str(col.target.column))}" for col in token_columns]
-        + [f"u.{quote(str(col.target.column))}" for col in user_columns]
-    )
-    sql = (
-        f"SELECT {select} FROM {quote(ApiToken._meta.db_table)} t "  # noqa: S608 (model names)
-        f"JOIN {quote(User._meta.db_table)} u ON u.{column(User, 'id')} = t.{column(ApiToken, 'user')} "
-        f"WHERE t.{column(ApiToken, 'key_hash')} = %s"
-    )
-    return sql, token_columns, user_columns
-
-
-def _from_row(model: type[Model], alias: str, columns: list[Any], values: Any) -> Any:
-    """An instance from raw column values, through the same converters the ORM applies."""
-    connection = connections[alias]
-    converted = []
-    for col, value in zip(columns, values, strict=True):
-        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-            value = converter(value, col, connection)
-        converted.append(value)
-    return model.from_db(alias, [col.target.attname for col in columns], converted)
+_TOKEN_FIELDS = [field.attname for field in ApiToken._meta.concrete_fields]
+_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+# The token and its owner in one statement, compiled once: every API request authenticates, and
+# building this join through the ORM costs several times what running it does.
+_TOKEN_LOOKUP = CompiledQuery(
+    lambda key_hash: ApiToken.objects.filter(key_hash=key_hash).values(
+        *_TOKEN_FIELDS, *(f"user__{name}" for name in _USER_FIELDS)
+    ),
+    {"key_hash": "\x00token-lookup:key_hash"},
+)
 
 
 def token_with_user(key_hash: str) -> Any:
     """The `ApiToken` with this hash, its user set, or None."""
-    alias = router.db_for_read(ApiToken) or "default"
-    sql, token_columns, user_columns = _token_lookup_sql(alias)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [key_hash])
-        row = cursor.fetchone()
-    if row is None:
+    rows = _TOKEN_LOOKUP.rows(key_hash=key_hash)
+    if not rows:
         return None
-    split = len(token_columns)
-    token = _from_row(ApiToken, alias, token_columns, row[:split])
-    token.user = _from_row(User, alias, user_columns, row[split:])
+    (row,) = rows
+    token = ApiToken.from_db("default", _TOKEN_FIELDS, [row[name] for name in _TOKEN_FIELDS])
+    token.user = User.from_db(
+        "default", _USER_FIELDS, [row[f"user__{name}"] for name in _USER_FIELDS]
+    )
     return token
 
 
