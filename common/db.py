@@ -104,6 +104,7 @@ class CompiledInsert:
     def __init__(self, model: Any) -> None:
         self.model = model
         self._compiled: dict[str, tuple[str, list[Any], tuple[Any, ...], list[Any]] | None] = {}
+        self._pairs: dict[str, tuple[str, int, int] | None] = {}
 
     def _compile(self, alias: str) -> tuple[str, list[Any], tuple[Any, ...], list[Any]] | None:
         from django.db import connections
@@ -129,30 +130,19 @@ class CompiledInsert:
         self._compiled[alias] = compiled
         return compiled
 
-    def insert(self, obj: Any, using: str = "default") -> Any:
-        from django.db import connections
-
-        compiled = self._compiled[using] if using in self._compiled else self._compile(using)
-        connection = connections[using]
+    def _values(self, obj: Any, compiled: Any, connection: Any) -> list[Any] | None:
+        """The row's parameters, as `Model.save()` prepares them; None if one is an expression."""
         values = []
-        if compiled is not None:
-            sql, fields, returning, returning_fields = compiled
-            for field in fields:
-                value = field.pre_save(obj, add=True)
-                if hasattr(value, "resolve_expression"):
-                    compiled = None
-                    break
-                values.append(field.get_db_prep_save(value, connection=connection))
-        if compiled is None:
-            obj.save(force_insert=True, using=using)
-            return obj
+        for field in compiled[1]:
+            value = field.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                return None
+            values.append(field.get_db_prep_save(value, connection=connection))
         obj._prepare_related_fields_for_save(operation_name="save")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*values, *returning])
-            row = connection.ops.fetch_returned_insert_columns(  # type: ignore[attr-defined]
-                cursor, returning
-            )
-        for field, value in zip(returning_fields, row, strict=True):
+        return values
+
+    def _returned(self, obj: Any, row: Any, connection: Any, using: str) -> Any:
+        for field, value in zip(self._compiled[using][3], row, strict=True):  # type: ignore[index]
             col = field.get_col(self.model._meta.db_table)
             for converter in connection.ops.get_db_converters(col) + col.get_db_converters(
                 connection
@@ -162,3 +152,96 @@ class CompiledInsert:
         obj._state.adding = False
         obj._state.db = using
         return obj
+
+    def insert(self, obj: Any, using: str = "default") -> Any:
+        from django.db import connections
+
+        compiled = self._compiled[using] if using in self._compiled else self._compile(using)
+        connection = connections[using]
+        values = None if compiled is None else self._values(obj, compiled, connection)
+        if compiled is None or values is None:
+            obj.save(force_insert=True, using=using)
+            return obj
+        sql, _fields, returning, _returning_fields = compiled
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, *returning])
+            row = connection.ops.fetch_returned_insert_columns(  # type: ignore[attr-defined]
+                cursor, returning
+            )
+        return self._returned(obj, row, connection, using)
+
+    def insert_with(
+        self, obj: Any, child: "CompiledInsert", child_obj: Any, link: str, using: str = "default"
+    ) -> tuple[Any, Any]:
+        """Insert `obj` and `child_obj`, whose foreign key `link` points at `obj`, as one unit.
+
+        On PostgreSQL it is one statement (the child's insert reads the parent's id from a
+        data-modifying WITH), so it needs no transaction of its own: a request pays one round
+        trip instead of four (BEGIN, two inserts, COMMIT). Elsewhere, or when a value is an
+        expression, the two inserts run in a transaction."""
+        from django.db import connections, transaction
+
+        connection = connections[using]
+        pair = self._pair(child, link, using)
+        values = child_values = None
+        if pair is not None:
+            values = self._values(obj, self._compiled[using], connection)
+            child_fields = child._compiled[using][1]  # type: ignore[index]
+            setattr(child_obj, child_fields[pair[1]].attname, 0)  # replaced by the parent's id
+            child_values = child._values(child_obj, child._compiled[using], connection)
+        if pair is None or values is None or child_values is None:
+            with transaction.atomic(using=using):
+                self.insert(obj, using)
+                setattr(child_obj, link, obj)
+                child.insert(child_obj, using)
+            return obj, child_obj
+        sql, link_index, parent_width = pair
+        del child_values[link_index]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, *child_values])
+            row = cursor.fetchone()
+        self._returned(obj, row[:parent_width], connection, using)
+        setattr(child_obj, link, obj)
+        child._returned(child_obj, row[parent_width:], connection, using)
+        return obj, child_obj
+
+    def _pair(self, child: "CompiledInsert", link: str, using: str) -> tuple[str, int, int] | None:
+        """(statement, index of the link among the child's fields, parent's returned width)."""
+        key = f"{using}:{child.model._meta.label}.{link}"
+        if key in self._pairs:
+            return self._pairs[key]
+        from django.db import connections
+
+        connection = connections[using]
+        parent = self._compiled[using] if using in self._compiled else self._compile(using)
+        kid = child._compiled[using] if using in child._compiled else child._compile(using)
+        pair = None
+        if connection.vendor == "postgresql" and parent is not None and kid is not None:
+            fk = child.model._meta.get_field(link)
+            quote = connection.ops.quote_name
+            parent_sql, _fields, parent_returning, parent_returned = parent
+            child_sql, child_fields, child_returning, child_returned = kid
+            head, _, tail = child_sql.partition(" VALUES (")
+            placeholders, _, returned = tail.rpartition(") RETURNING ")
+            slots = placeholders.split(", ")
+            if (
+                not parent_returning
+                and not child_returning
+                and fk in child_fields
+                and slots == ["%s"] * len(child_fields)
+                and fk.target_field in parent_returned
+            ):
+                index = child_fields.index(fk)
+                slots[index] = f"parent.{quote(fk.target_field.column)}"
+                columns = [f"parent.{quote(f.column)}" for f in parent_returned] + [
+                    f"child.{quote(f.column)}" for f in child_returned
+                ]
+                # Every part is the ORM's own SQL or a quoted column name; values stay parameters.
+                sql = (
+                    f"WITH parent AS ({parent_sql}), "  # noqa: S608
+                    f"child AS ({head} SELECT {', '.join(slots)} FROM parent RETURNING {returned}) "
+                    f"SELECT {', '.join(columns)} FROM parent, child"
+                )
+                pair = (sql, index, len(parent_returned))
+        self._pairs[key] = pair
+        return pair

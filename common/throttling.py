@@ -7,9 +7,9 @@ request where one read and one write decide. Here the user rate counts signed-in
 DRF keeps each client's recent request times as a pickled list that it reads and writes back
 whole: two round trips to the cache per throttle, and a race in which two concurrent requests
 both pass on the last place. With Redis as the cache the same sliding log is a sorted set that
-a script trims, counts and adds to in one atomic round trip. A request that the log refuses is
-not kept in it, as in DRF. With another cache (local memory, in development) DRF's own code
-runs.
+a script trims, counts and adds to atomically, for all the rates of a request in one round trip.
+A request that any of its rates refuses is kept in none of their logs. With another cache (local
+memory, in development) DRF's own code runs.
 """
 
 import secrets
@@ -26,16 +26,28 @@ from rest_framework.throttling import (
     UserRateThrottle,
 )
 
-# KEYS[1] the log; ARGV: now, window in seconds, the rate's number of requests, a unique member.
-# Returns {1} when the request is let through (and logged), {0, oldest time} when it is refused.
+# KEYS: the request's logs (one per rate that counts it); ARGV: now, a unique member, then each
+# log's window in seconds and number of requests. The request is kept in every log only if each
+# has room for it. Returns, per log, '' when it had room and its oldest time when it was full.
 SLIDING_LOG_SCRIPT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
-  return {1}
+local full = false
+local answer = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1] - ARGV[1 + 2 * i])
+  if redis.call('ZCARD', key) < tonumber(ARGV[2 + 2 * i]) then
+    answer[i] = ''
+  else
+    full = true
+    answer[i] = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]
+  end
 end
-return {0, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]}
+if not full then
+  for i, key in ipairs(KEYS) do
+    redis.call('ZADD', key, ARGV[1], ARGV[2])
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[1 + 2 * i])) + 1)
+  end
+end
+return answer
 """
 
 
@@ -58,36 +70,66 @@ def _sliding_log() -> Any | None:
 
 
 class SlidingLogMixin(SimpleRateThrottle):
-    """DRF's sliding log in a Redis sorted set (see the module's docstring)."""
+    """DRF's sliding log in a Redis sorted set (see the module's docstring).
+
+    DRF asks each of a view's throttles in turn. The first of them that keeps its log in Redis
+    asks the script for all of them at once, and the others read their answer from the request.
+    """
 
     oldest: float | None = None
     duration: int
     num_requests: int
 
-    def allow_request(self, request: Request, view: Any) -> bool:
+    def log(self, request: Request, view: Any) -> str | None:
+        """This rate's log for the request, or None if the rate does not count it."""
         if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True  # not counted by this rate (an anonymous reader for the user rate)
+            return None
+        return self.get_cache_key(request, view)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
         script = _sliding_log()
         if script is None:
             return bool(super().allow_request(request, view))
+        self.key = self.log(request, view)
+        if self.key is None:
+            return True  # not counted by this rate (an anonymous reader for the user rate)
+        answers = getattr(request, "_sliding_logs", None)
+        if answers is None:
+            answers = self._ask(script, request, view)
+            if request is not None:
+                request._sliding_logs = answers  # type: ignore[attr-defined]
+        now, oldest = answers.get(type(self), (0.0, None))
+        if oldest is None:
+            return True  # room in the log, or Redis down: throttling fails open
+        self.now, self.oldest = now, oldest
+        return bool(self.throttle_failure())
+
+    def _ask(self, script: Any, request: Request, view: Any) -> dict[type, tuple[float, Any]]:
+        """{throttle class: (now, None if it had room, else the oldest time in its log)} for
+        every throttle of the view that keeps a sliding log in Redis."""
         from redis.exceptions import RedisError
 
-        self.now = now = self.timer()
-        member = f"{now:.6f}:{secrets.token_hex(4)}"
+        logs: dict[type, SlidingLogMixin] = {type(self): self}
+        for throttle in view.get_throttles() if view is not None else ():
+            if isinstance(throttle, SlidingLogMixin) and type(throttle) not in logs:
+                throttle.key = throttle.log(request, view)
+                if throttle.key is not None:
+                    logs[type(throttle)] = throttle
+        now = self.timer()
+        args: list[Any] = [repr(now), f"{now:.6f}:{secrets.token_hex(4)}"]
+        for throttle in logs.values():
+            args += [throttle.duration, throttle.num_requests]
         try:
             answer = script(
-                keys=[default_cache.make_key(self.key)],
-                args=[repr(now), self.duration, self.num_requests, member],
+                keys=[default_cache.make_key(throttle.key) for throttle in logs.values()],
+                args=args,
             )
         except RedisError:
-            return True  # a cache outage must not take the API down: throttling fails open
-        if answer[0] == 1:
-            return True
-        self.oldest = float(answer[1]) if len(answer) > 1 and answer[1] else now
-        return bool(self.throttle_failure())
+            return {}
+        return {
+            kind: (now, float(full) if full else None)
+            for kind, full in zip(logs, answer, strict=True)
+        }
 
     def wait(self) -> float | None:
         if self.oldest is None:
@@ -108,6 +150,14 @@ class SignedInRateThrottle(SlidingLogMixin, UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class ScopedThrottle(ScopedRateThrottle, SlidingLogMixin):
-    """A view's own rate (`throttle_scope`), per person or address. DRF's scoped throttle reads
-    the view's rate first, then the log decides."""
+class ScopedThrottle(SlidingLogMixin, ScopedRateThrottle):
+    """A view's own rate (`throttle_scope`), per person or address."""
+
+    def log(self, request: Request, view: Any) -> str | None:
+        # What DRF's scoped throttle does before it asks the log: the view's scope gives the rate.
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return None
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[assignment]
+        return super().log(request, view)

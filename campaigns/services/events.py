@@ -23,22 +23,26 @@ def campaign_event_add(
     )
 
 
-def pledge_event_add(
-    pledge: Pledge | int, source: str, target: str, actor: Any = None, note: str = ""
-) -> None:
-    _PLEDGE_EVENT_INSERT.insert(
-        PledgeEvent(
-            pledge_id=pledge if isinstance(pledge, int) else pledge.pk,
-            from_status=source,
-            to_status=target,
-            actor=actor if getattr(actor, "pk", None) else None,
-            note=note[:500],
-        )
+def pledge_event(source: str, target: str, actor: Any = None, note: str = "") -> PledgeEvent:
+    """A pledge's move, not yet saved."""
+    return PledgeEvent(
+        from_status=source,
+        to_status=target,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note[:500],
     )
 
 
+def pledge_event_add(
+    pledge: Pledge | int, source: str, target: str, actor: Any = None, note: str = ""
+) -> None:
+    event = pledge_event(source, target, actor, note)
+    event.pledge_id = pledge if isinstance(pledge, int) else pledge.pk
+    PLEDGE_EVENT_INSERT.insert(event)
+
+
 # Every pledge's move appends one, the pledge request included.
-_PLEDGE_EVENT_INSERT = CompiledInsert(PledgeEvent)
+PLEDGE_EVENT_INSERT = CompiledInsert(PledgeEvent)
 
 
 def milestone_event_add(

@@ -9,6 +9,7 @@ entry on the campaign's escrow) is posted by payments, which calls `campaigns.pa
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -41,7 +42,7 @@ from ..exceptions import (
 from ..machines import pledge_machine
 from ..models import Campaign, Pledge, PledgeEvent, PledgeRefund, Tier
 from . import payments_port
-from .events import emit_pledge, pledge_event_add
+from .events import PLEDGE_EVENT_INSERT, emit_pledge, pledge_event, pledge_event_add
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +145,16 @@ def pledge_create(
     if payment_method_id is not None and not 0 < payment_method_id <= BIGINT_MAX:
         raise PaymentMethodError(fields={"payment_method": ["Unknown or removed card."]})
     brief: dict[str, Any] = {}
+    # The pledge and its event are one statement (`insert_with`), atomic on its own: a
+    # transaction is opened only to claim a limited tier with them, or as a savepoint inside a
+    # caller's transaction (a conflict on the idempotency key must not break it).
+    claims_tier = tier is not None and tier.limit is not None
     try:
-        with transaction.atomic(durable=True):
+        with (
+            transaction.atomic(durable=True)
+            if claims_tier or transaction.get_connection().in_atomic_block
+            else nullcontext()
+        ):
             rows = (
                 _PLEDGE_CHECK.rows(
                     campaign=campaign_id,
@@ -173,7 +182,7 @@ def pledge_create(
             currency, model = row["currency"], row["funding_model"]
             if (
                 tier is not None
-                and tier.limit is not None
+                and claims_tier
                 and not Tier.objects.filter(pk=tier.pk, claimed__lt=F("limit")).update(
                     claimed=F("claimed") + 1
                 )
@@ -186,7 +195,7 @@ def pledge_create(
                     if model == FundingModel.ALL_OR_NOTHING
                     else PledgeStatus.COLLECTING
                 )
-            pledge = _PLEDGE_INSERT.insert(
+            pledge, _event = _PLEDGE_INSERT.insert_with(
                 Pledge(
                     campaign_id=campaign_id,
                     backer=backer,
@@ -201,9 +210,11 @@ def pledge_create(
                     committed_at=now if status == PledgeStatus.COMMITTED else None,
                     client_key=client_key or None,
                     created_at=now,
-                )
+                ),
+                PLEDGE_EVENT_INSERT,
+                pledge_event("", status, backer, "pledged"),
+                "pledge",
             )
-            pledge_event_add(pledge, "", status, backer, "pledged")
             if status == PledgeStatus.COMMITTED:
                 enqueue_gathered_on_commit(tasks.pledge_receipts_send, pledge.pk)
             elif status == PledgeStatus.COLLECTING:

@@ -367,7 +367,7 @@ CAMPAIGN_PUBLIC_CACHE_SECONDS = env.int("CAMPAIGN_PUBLIC_CACHE_SECONDS", default
 PUBLIC_MICROCACHE_SECONDS = env.float("PUBLIC_MICROCACHE_SECONDS", default=1.0)
 # How long a web process gathers the items of a gathered task (pledge receipts) before it
 # publishes them as one message (common.queue.enqueue_gathered_on_commit); 0 publishes each.
-TASK_GATHER_SECONDS = env.float("TASK_GATHER_SECONDS", default=0.05)
+TASK_GATHER_SECONDS = env.float("TASK_GATHER_SECONDS", default=1.0)
 CAMPAIGNS_SWEEP_GRACE = timedelta(seconds=env.int("CAMPAIGNS_SWEEP_GRACE_SECONDS", default=120))
 # Funding rounds: the fewest projects a ballot approves (a round may ask for more), and an
 # optional check, plugged in by the fund's money side, that the pools cover a round's budget.

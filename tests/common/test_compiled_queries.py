@@ -3,7 +3,9 @@
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError, connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.enums import CampaignStatus, PledgeStatus
 from campaigns.models import Campaign, Pledge, PledgeEvent
@@ -140,3 +142,91 @@ def test_the_token_lookup_gives_the_orms_token_and_user():
     assert found.scopes == ["read:funds"]
     assert found.user.is_active is True
     assert token_with_user(token_hash(raw + "x")) is None
+
+
+def _pledge_values(campaign, backer, **extra):
+    return {
+        "campaign_id": campaign.pk,
+        "backer": backer,
+        "amount": 2_500,
+        "currency": "EUR",
+        "status": PledgeStatus.PENDING,
+        "public_message": "",
+        **extra,
+    }
+
+
+def test_a_pledge_and_its_event_insert_as_the_orm_writes_them():
+    campaign = launched_campaign(lead=person("lead"))
+    backer = person()
+    values = _pledge_values(campaign, backer, committed_at=None, client_key="one")
+    with CaptureQueriesContext(connection) as captured:
+        pledge, event = CompiledInsert(Pledge).insert_with(
+            Pledge(**values),
+            CompiledInsert(PledgeEvent),
+            PledgeEvent(from_status="", to_status="pending", actor=None, note="pledged"),
+            "pledge",
+        )
+    # One statement on PostgreSQL; elsewhere two inserts in a transaction.
+    expected_statements = 1 if connection.vendor == "postgresql" else 2
+    inserts = [q for q in captured.captured_queries if "INSERT" in q["sql"]]
+    assert len(inserts) == expected_statements
+    assert pledge.pk is not None
+    assert event.pk is not None
+    assert event.pledge_id == pledge.pk
+    assert event.pledge is pledge
+    assert (pledge._state.adding, event._state.adding) == (False, False)
+
+    created = Pledge.objects.create(**{**values, "client_key": "two"})
+    created_event = PledgeEvent.objects.create(
+        pledge=created, from_status="", to_status="pending", actor=None, note="pledged"
+    )
+    fields = [
+        f.attname
+        for f in Pledge._meta.concrete_fields
+        if f.attname not in {"id", "client_key", "created_at"}
+    ]
+    assert Pledge.objects.values(*fields).get(pk=pledge.pk) == Pledge.objects.values(*fields).get(
+        pk=created.pk
+    )
+    event_fields = ["from_status", "to_status", "actor_id", "note"]
+    assert PledgeEvent.objects.values(*event_fields).get(pk=event.pk) == (
+        PledgeEvent.objects.values(*event_fields).get(pk=created_event.pk)
+    )
+    assert PledgeEvent.objects.get(pk=event.pk).pledge_id == pledge.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pledge_that_conflicts_writes_no_event_even_without_a_transaction():
+    campaign = launched_campaign(lead=person("lead"))
+    backer = person()
+    assert not connection.in_atomic_block
+    CompiledInsert(Pledge).insert_with(
+        Pledge(**_pledge_values(campaign, backer, client_key="same")),
+        CompiledInsert(PledgeEvent),
+        PledgeEvent(from_status="", to_status="pending", actor=backer, note="first"),
+        "pledge",
+    )
+    with pytest.raises(IntegrityError):
+        CompiledInsert(Pledge).insert_with(
+            Pledge(**_pledge_values(campaign, backer, client_key="same")),
+            CompiledInsert(PledgeEvent),
+            PledgeEvent(from_status="", to_status="pending", actor=backer, note="second"),
+            "pledge",
+        )
+    assert Pledge.objects.filter(backer=backer).count() == 1
+    assert list(PledgeEvent.objects.values_list("note", flat=True)) == ["first"]
+
+
+def test_a_child_value_that_is_an_expression_takes_two_inserts_in_a_transaction():
+    campaign = launched_campaign(lead=person("lead"))
+    backer = person()
+    with pytest.raises(ValueError, match="F\\(\\) expressions"):
+        CompiledInsert(Pledge).insert_with(
+            Pledge(**_pledge_values(campaign, backer, client_key="x")),
+            CompiledInsert(PledgeEvent),
+            PledgeEvent(from_status="", to_status="pending", note=F("note")),
+            "pledge",
+        )
+    # The transaction rolled the pledge back with its event.
+    assert not Pledge.objects.filter(client_key="x").exists()

@@ -108,6 +108,36 @@ def test_with_redis_each_throttle_is_one_script_call(rates_redis, monkeypatch):
     assert calls == ["script"]
 
 
+def _script_calls(monkeypatch) -> list[str]:
+    from redis.commands.core import Script
+
+    calls: list[str] = []
+    original = Script.__call__
+    monkeypatch.setattr(
+        Script, "__call__", lambda self, *a, **k: calls.append("script") or original(self, *a, **k)
+    )
+    return calls
+
+
+def test_with_redis_all_the_rates_of_a_request_are_one_script_call(rates_redis, monkeypatch):
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {**RATES, "user": "3/min", "pledge": "2/min"}
+    )
+    _token, raw = api_token_create(
+        user=UserFactory(), name="t", scopes=["write:pledges", "read:funds"]
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    calls = _script_calls(monkeypatch)
+    # A pledge is counted by the user rate and the pledge rate: one call for both.
+    answers = [client.post("/api/v1/pledges", {}, format="json").status_code for _ in range(3)]
+    assert answers == [400, 400, 429]
+    assert calls == ["script"] * 3
+    # The refused pledge was kept in neither log: the user rate has room for one more request.
+    assert _statuses(client, "/api/v1/pledges", 2) == [200, 429]
+    assert len(cache.keys("throttle_*")) == 2  # the user's log and their pledge log
+
+
 def test_with_redis_concurrent_requests_never_pass_over_the_rate(rates_redis):
     class FiveAMinute(SlidingLogMixin):
         rate = "5/min"
