@@ -230,13 +230,22 @@ def pledge_create(
             raise
         pledge = _same_request(existing, campaign_id, amount)
     pledge.campaign = (
-        campaign if isinstance(campaign, Campaign) else Campaign(pk=campaign_id, **brief)
+        campaign
+        if isinstance(campaign, Campaign)
+        else _campaign_read(campaign_id, brief)
     )
     return pledge
 
 
 # The campaign's fields a pledge's answer shows, read by the pledge's one query.
 BRIEF_FIELDS = ("slug", "title", "status", "funding_model")
+
+
+def _campaign_read(campaign_id: int, fields: dict[str, Any]) -> Campaign:
+    """The campaign with the fields the query read; the others are deferred, as with `.only()`."""
+    values = {"id": campaign_id, **fields}
+    names = [f.attname for f in Campaign._meta.concrete_fields if f.attname in values]
+    return Campaign.from_db("default", names, [values[name] for name in names])
 
 
 def _pledge_check(*, campaign: int, backer: int, client_key: str, payment_method: int) -> Any:
