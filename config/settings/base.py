@@ -144,6 +144,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set: every task would open a new PostgreSQL connection. Instead the worker keeps them as a
+# web process does, tidied around each task by CONN_MAX_AGE and the health check
+# (config/celery_app.py); the fixup itself closes them only after this many tasks.
+CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
