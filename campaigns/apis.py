@@ -7,15 +7,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import microcache
 from common.db import BIGINT_MAX
 from common.pagination import CursorPagination
 from common.serializers import (
@@ -373,13 +375,30 @@ class CampaignProgressApi(APIView):
     @extend_schema(
         responses={200: ProgressSerializer}, tags=PUBLIC, summary="A campaign's progress"
     )
-    def get(self, request: Request, campaign_id: int) -> Response:
+    def get(self, request: Request, campaign_id: int) -> HttpResponse:
         if not request.user.is_authenticated:
-            cached = selectors.progress_cached_peek(campaign_id)
-            if cached is not None:
-                return Response(progress_payload(cached))
+            held = _progress_json_held(request, campaign_id)
+            if held is not None:
+                return held
         campaign = _public_campaign(campaign_id)
         return Response(progress_payload(_progress_for(request, campaign)))
+
+
+def _progress_json_held(request: Request, campaign_id: int) -> HttpResponse | None:
+    """The anonymous answer from the shared figures, rendered to JSON once per process for as
+    long as the process holds those figures (common.microcache). Only for the plain JSON
+    answer: a request for another rendering (indented, say) goes through the renderer."""
+    progress = selectors.progress_cached_peek(campaign_id)
+    if progress is None:
+        return None
+    if request.accepted_media_type != JSONRenderer.media_type:
+        return Response(progress_payload(progress))
+    key = f"campaigns:progress-json:{campaign_id}"
+    held = microcache.public_memo.get(key)
+    if held is None or held[0] is not progress:
+        held = (progress, JSONRenderer().render(progress_payload(progress)))
+        microcache.public_memo.set(key, held)
+    return HttpResponse(held[1], content_type=JSONRenderer.media_type)
 
 
 class CampaignTierListApi(generics.ListAPIView[Tier]):

@@ -87,12 +87,12 @@ class SlidingLogMixin(SimpleRateThrottle):
         return self.get_cache_key(request, view)
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        script = _sliding_log()
-        if script is None:
-            return bool(super().allow_request(request, view))
         self.key = self.log(request, view)
         if self.key is None:
             return True  # not counted by this rate (an anonymous reader for the user rate)
+        script = _sliding_log()
+        if script is None:
+            return bool(super().allow_request(request, view))
         answers = getattr(request, "_sliding_logs", None)
         if answers is None:
             answers = self._ask(script, request, view)

@@ -396,3 +396,34 @@ def test_hot_public_answers_are_held_in_the_process_for_a_moment(client, setting
     clock[0] += 1.5  # the moment has passed: the figures are read afresh
     assert client.get(progress_url).json()["committed"] == 2_000
     assert client.get(page_url).content != page
+
+
+def test_the_anonymous_progress_answer_is_rendered_once_while_it_is_held(
+    client, settings, monkeypatch
+):
+    from rest_framework.renderers import JSONRenderer
+
+    from common import microcache
+
+    settings.PUBLIC_MICROCACHE_SECONDS = 1.0
+    monkeypatch.setattr(microcache, "public_memo", microcache.MicroCache())
+    monkeypatch.setattr("campaigns.selectors.public_memo", microcache.public_memo)
+    campaign = launched_campaign(lead=person("lead"), goal=8_000)
+    url = f"/api/v1/campaigns/{campaign.pk}/progress"
+    first = client.get(url)  # computed from the database, then shared through the cache
+    second = client.get(url)  # from the shared figures, rendered and held
+    renders: list[int] = []
+    original = JSONRenderer.render
+    monkeypatch.setattr(
+        JSONRenderer, "render", lambda self, *a, **k: renders.append(1) or original(self, *a, **k)
+    )
+    third = client.get(url)
+    assert renders == []
+    assert first.content == second.content == third.content
+    assert third["Content-Type"] == "application/json"
+    assert third.json()["goal"] == 8_000
+    # Another rendering of the same figures still goes through the renderer.
+    indented = client.get(url, HTTP_ACCEPT="application/json; indent=2")
+    assert renders == [1]
+    assert indented.json() == third.json()
+    assert b"\n" in indented.content

@@ -2,8 +2,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.throttling import SimpleRateThrottle
 
 from common.throttling import SlidingLogMixin
@@ -189,3 +191,14 @@ def test_with_redis_down_throttling_fails_open(rates_redis, monkeypatch):
 
     monkeypatch.setattr(Script, "__call__", down)
     assert _statuses(APIClient(), "/api/v1/themes", 5) == [200] * 5
+
+
+def test_a_rate_that_does_not_count_the_request_asks_redis_nothing(rates_redis, monkeypatch):
+    import common.throttling as throttling
+
+    asked: list[str] = []
+    monkeypatch.setattr(throttling, "_sliding_log", lambda: asked.append("redis"))
+    anonymous = Request(APIRequestFactory().get("/"))
+    anonymous.user = AnonymousUser()
+    assert throttling.SignedInRateThrottle().allow_request(anonymous, None) is True
+    assert asked == []
