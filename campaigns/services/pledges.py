@@ -230,9 +230,7 @@ def pledge_create(
             raise
         pledge = _same_request(existing, campaign_id, amount)
     pledge.campaign = (
-        campaign
-        if isinstance(campaign, Campaign)
-        else _campaign_read(campaign_id, brief)
+        campaign if isinstance(campaign, Campaign) else _campaign_read(campaign_id, brief)
     )
     return pledge
 
