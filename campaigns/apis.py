@@ -5,7 +5,6 @@ One view per operation; inputs are strict; business rules live in services.
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -1749,8 +1748,10 @@ class PledgeCreateInputSerializer(StrictInputSerializer):
     )
 
 
-_PLEDGE_INPUT = frozenset(PledgeCreateInputSerializer._declared_fields)
-_MESSAGE_MAX = PledgeCreateInputSerializer._declared_fields["public_message"].max_length  # type: ignore[attr-defined]
+# The bounds the serializer's own fields enforce, read from them.
+_PLEDGE_INPUT: dict[str, Any] = PledgeCreateInputSerializer._declared_fields
+_AMOUNT_MIN, _AMOUNT_MAX = _PLEDGE_INPUT["amount"].min_value, _PLEDGE_INPUT["amount"].max_value
+_MESSAGE_MAX = _PLEDGE_INPUT["public_message"].max_length
 
 
 def _is_id(value: Any) -> bool:
@@ -1764,7 +1765,7 @@ def pledge_input_plain(data: Any) -> dict[str, Any] | None:
     write, and nearly all of its bodies are well formed. Anything this does not recognise as
     valid, it leaves to the serializer, which decides and words the errors. A property test
     holds the two equal."""
-    if type(data) is not dict or not _PLEDGE_INPUT.issuperset(data):
+    if type(data) is not dict or not _PLEDGE_INPUT.keys() >= data.keys():
         return None
     campaign, amount = data.get("campaign"), data.get("amount")
     tier, card = data.get("tier"), data.get("payment_method")
@@ -1772,7 +1773,7 @@ def pledge_input_plain(data: Any) -> dict[str, Any] | None:
     if not (
         _is_id(campaign)
         and type(amount) is int
-        and 1 <= amount <= settings.MAX_PAYMENT_AMOUNT
+        and _AMOUNT_MIN <= amount <= _AMOUNT_MAX
         and (tier is None or _is_id(tier))
         and (card is None or _is_id(card))
         and type(is_anonymous) is bool
